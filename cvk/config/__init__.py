@@ -1,0 +1,1 @@
+"""Device configuration: the CiscoDevice spec, its loader and its validation."""
