@@ -1,0 +1,227 @@
+"""``cisco-vk controller``: watches CiscoDevices and keeps one cisco-vk Deployment per device.
+
+Wiring only: leader election (controller/leader.py), informers on CiscoDevices, the Deployments
+and Secrets they use and the virtual Nodes, one work queue of device keys, the reconciler
+(controller/reconcile.py), and a small health/metrics endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import socket
+import uuid
+from typing import Any
+
+from aiohttp import web
+from cvk.kube.events import EventRecorder
+from cvk.kube.informer import Informer
+from cvk.kube.workqueue import WorkQueue
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+from controller import render
+from controller.reconcile import ControllerOptions, DeviceReconciler, device_path
+from cvk.kube import paths
+from cvk.kube.client import KubeClient
+from cvk.kube.config import load_config
+
+log = logging.getLogger("cvk.controller")
+
+Obj = dict[str, Any]
+
+RECONCILES = Counter("cisco_vk_controller_reconciles_total", "CiscoDevice reconcile passes", ["result"])
+RECONCILE_SECONDS = Histogram("cisco_vk_controller_reconcile_seconds", "Duration of one reconcile pass")
+
+
+@dataclasses.dataclass
+class ManagerOptions:
+    kubeconfig: str | None = None
+    namespace: str = "cisco-vk-system"  # where the leader-election Lease lives
+    leader_elect: bool = True
+    lease_name: str = "cisco-vk-controller"
+    workers: int = 4
+    health_address: str = "0.0.0.0"
+    health_port: int = 8081  # 0: ephemeral; -1: no health endpoint
+    resync_seconds: float = 300.0
+    controller: ControllerOptions = dataclasses.field(default_factory=ControllerOptions)
+
+
+def _key(obj: Obj) -> str:
+    meta = obj.get("metadata") or {}
+    return f"{meta.get('namespace')}/{meta.get('name')}"
+
+
+class Manager:
+    def __init__(self, opts: ManagerOptions) -> None:
+        self.opts = opts
+        self.client: KubeClient | None = None
+        self.health_port: int | None = None
+        self.ready = False
+        self._node_owner: dict[str, str] = {}  # node name -> device key
+
+    # ---- event handlers: map every watched object to the device keys it concerns ---------------
+    def _on_device(self, obj: Obj) -> None:
+        self._node_owner[render.node_name(obj)] = _key(obj)
+        self.queue.enqueue(_key(obj))
+        # A device going away may free a node name another device waits for.
+        for other in self.devices.list():
+            if other is not obj and render.node_name(other) == render.node_name(obj):
+                self.queue.enqueue(_key(other))
+
+    def _on_owned(self, obj: Obj) -> None:
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        name = labels.get(render.DEVICE_LABEL)
+        if name:
+            self.queue.enqueue(f"{obj['metadata']['namespace']}/{name}")
+
+    def _on_node(self, obj: Obj) -> None:
+        key = self._node_owner.get(str((obj.get("metadata") or {}).get("name")))
+        if key:
+            self.queue.enqueue(key)
+
+    def _on_secret(self, obj: Obj) -> None:
+        meta = obj.get("metadata") or {}
+        for device in self.devices.list():
+            dmeta = device.get("metadata") or {}
+            if dmeta.get("namespace") != meta.get("namespace"):
+                continue
+            source = render.password_source(device)
+            tls = (device.get("spec") or {}).get("tls") or {}
+            names = {source[0] if source else None, (tls.get("caSecretRef") or {}).get("name"),
+                     (tls.get("clientCertSecretRef") or {}).get("name")}
+            if meta.get("name") in names:
+                self.queue.enqueue(_key(device))
+
+    async def _handle(self, key: str) -> None:
+        namespace, name = key.split("/", 1)
+        assert self.reconciler is not None
+        with RECONCILE_SECONDS.time():
+            try:
+                again = await self.reconciler.reconcile(namespace, name)
+            except Exception:
+                RECONCILES.labels("error").inc()
+                raise
+        RECONCILES.labels("ok").inc()
+        if again is not None:
+            self.queue.enqueue_after(key, again)
+
+    # ---- health ------------------------------------------------------------------------------
+    async def _start_health(self) -> web.AppRunner | None:
+        if self.opts.health_port < 0:
+            return None
+
+        async def healthz(_: web.Request) -> web.Response:
+            return web.Response(text="ok")
+
+        async def readyz(_: web.Request) -> web.Response:
+            return web.Response(text="ok" if self.ready else "not ready", status=200 if self.ready else 503)
+
+        async def metrics(_: web.Request) -> web.Response:
+            return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+        app = web.Application()
+        app.router.add_get("/healthz", healthz)
+        app.router.add_get("/readyz", readyz)
+        app.router.add_get("/metrics", metrics)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.opts.health_address, self.opts.health_port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None)
+        if sockets:
+            self.health_port = int(sockets[0].getsockname()[1])
+        return runner
+
+    # ---- run ---------------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        config = load_config(self.opts.kubeconfig)
+        self.client = client = KubeClient(config)
+        identity = f"{os.environ.get('POD_NAME') or socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+        recorder = EventRecorder(client, component="cisco-vk-controller", host=identity)
+        health = await self._start_health()
+        elector = None
+        try:
+            if self.opts.leader_elect:
+                from controller.leader import LeaderElector
+
+                elector = LeaderElector(client, self.opts.namespace, self.opts.lease_name, identity)
+                elector.start()
+                waiter = asyncio.ensure_future(elector.leading.wait())
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                stopper.cancel()
+                if stop.is_set():
+                    return
+            await self._run_leading(client, recorder, stop, elector.lost if elector else None)
+        finally:
+            if elector:
+                await elector.stop()
+            await recorder.close()
+            if health:
+                await health.cleanup()
+            await client.close()
+
+    async def _run_leading(self, client: KubeClient, recorder: EventRecorder, stop: asyncio.Event,
+                           lost: asyncio.Event | None) -> None:
+        self.devices = Informer(client, device_path_all(), name="ciscodevices")
+        owned_selector = f"app.kubernetes.io/managed-by={render.MANAGED_BY}"
+        self.deployments = Informer(client, paths.api_group("apps", "v1", "deployments"),
+                                    label_selector=owned_selector, name="deployments")
+        self.nodes = Informer(client, paths.nodes(), label_selector="type=virtual-kubelet", name="nodes")
+        self.secrets = Informer(client, paths.core("secrets"), name="secrets")
+        self.reconciler = DeviceReconciler(client, recorder, self.opts.controller, self.devices.list)
+        self.queue = WorkQueue("ciscodevices", self._handle)
+
+        self.devices.add_handler(self._on_device, lambda _old, new: self._on_device(new), self._on_device)
+        for informer, handler in ((self.deployments, self._on_owned), (self.nodes, self._on_node),
+                                  (self.secrets, self._on_secret)):
+            informer.add_handler(handler, lambda _old, new, h=handler: h(new), handler)
+
+        informers = [self.devices, self.deployments, self.nodes, self.secrets]
+        for informer in informers:
+            await informer.start()
+        for informer in informers:
+            await informer.wait_synced(60)
+        self.ready = True
+        log.info("controller started devices=%d", len(self.devices.list()))
+        workers = asyncio.create_task(self.queue.run(self.opts.workers), name="controller-workers")
+        resync = asyncio.create_task(self._resync(), name="controller-resync")
+        waits = [asyncio.ensure_future(stop.wait())]
+        if lost is not None:
+            waits.append(asyncio.ensure_future(lost.wait()))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+            self.ready = False
+            resync.cancel()
+            self.queue.shutdown()
+            workers.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await workers
+            with contextlib.suppress(asyncio.CancelledError):
+                await resync
+            for informer in informers:
+                await informer.stop()
+        if lost is not None and lost.is_set():
+            raise RuntimeError("lost leadership; exiting so that a new leader takes over")
+
+    async def _resync(self) -> None:
+        while True:
+            await asyncio.sleep(self.opts.resync_seconds)
+            for device in self.devices.list():
+                self.queue.enqueue(_key(device))
+
+
+def device_path_all() -> str:
+    """CiscoDevices in all namespaces."""
+    return device_path(None)
+
+
+async def run(opts: ManagerOptions, stop: asyncio.Event) -> None:
+    await Manager(opts).run(stop)

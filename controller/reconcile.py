@@ -1,0 +1,274 @@
+"""Reconcile one CiscoDevice: validate, apply owned objects, report status, clean up on delete.
+
+One pass reads what it needs, writes only what differs, and returns when to look again. Owned
+objects carry a hash of their rendered form (``cisco.vk/rendered-hash``) so that fields the API
+server defaults never cause update churn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from controller import render
+from controller.crd import GROUP, PLURAL, RESERVED_DRIVERS, VERSION
+from controller.status import RECONCILED, Condition, Observed, compute_status
+from cvk.errors import ConfigError
+from cvk.kube import paths
+from cvk.kube.errors import AlreadyExistsError, ConflictError, NotFoundError
+
+log = logging.getLogger("cvk.controller")
+
+Obj = dict[str, Any]
+RENDERED_HASH = "cisco.vk/rendered-hash"
+
+
+class Client(Protocol):
+    async def get(self, path: str, params: dict[str, str] | None = None) -> Obj: ...
+    async def list(self, path: str, *, label_selector: str | None = None,
+                   field_selector: str | None = None) -> Obj: ...
+    async def create(self, path: str, body: Obj) -> Obj: ...
+    async def replace(self, path: str, body: Obj) -> Obj: ...
+    async def delete(self, path: str, *, grace_period_seconds: int | None = None,
+                     preconditions_uid: str | None = None,
+                     propagation_policy: str | None = None) -> Obj: ...
+
+
+class Recorder(Protocol):
+    def event(self, obj: Obj, type_: str, reason: str, message: str) -> None: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class ControllerOptions:
+    render: render.RenderOptions = dataclasses.field(default_factory=render.RenderOptions)
+    cleanup_timeout_seconds: float = 120.0
+    poll_seconds: float = 5.0  # how soon to look again while something is still converging
+
+
+def device_path(ns: str | None, name: str | None = None, sub: str | None = None) -> str:
+    return paths.custom(GROUP, VERSION, PLURAL, ns, name, sub)
+
+
+def rendered_hash(obj: Obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _parse_time(ts: str) -> float:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+
+
+class DeviceReconciler:
+    """Reconciles CiscoDevices. ``devices`` lists every known CiscoDevice (the informer cache), for
+    the cross-namespace node-name uniqueness check."""
+
+    def __init__(self, client: Client, recorder: Recorder, opts: ControllerOptions,
+                 devices: Callable[[], list[Obj]]) -> None:
+        self.client = client
+        self.recorder = recorder
+        self.opts = opts
+        self.devices = devices
+
+    async def reconcile(self, namespace: str, name: str) -> float | None:
+        """One pass. Returns seconds until the next look, or None when settled."""
+        try:
+            device = await self.client.get(device_path(namespace, name))
+        except NotFoundError:
+            return None
+        meta = device["metadata"]
+        if meta.get("deletionTimestamp"):
+            if render.FINALIZER in (meta.get("finalizers") or []):
+                return await self._cleanup(device)
+            return None
+        if render.FINALIZER not in (meta.get("finalizers") or []):
+            meta["finalizers"] = [*(meta.get("finalizers") or []), render.FINALIZER]
+            device = await self.client.replace(device_path(namespace, name), device)
+
+        problem = await self._validate(device)
+        if problem:
+            self._event_once(device, "Warning", problem.reason, problem.message)
+            await self._write_status(device, Observed(spec_error=problem))
+            return None
+
+        credential_rv = await self._apply_credentials(device)
+        await self._apply(render.render_configmap(device),
+                          paths.configmaps(namespace, render.configmap_name(device)), device)
+        deployment = await self._apply(
+            render.render_deployment(device, self.opts.render, credential_rv),
+            paths.deployments(namespace, render.deployment_name(device)), device)
+        node = await self._get_or_none(paths.nodes(render.node_name(device)))
+        status = await self._write_status(device, Observed(deployment=deployment, node=node))
+        return None if status.get("phase") == "Ready" else self.opts.poll_seconds
+
+    # ---- validation ----------------------------------------------------------------------
+    async def _validate(self, device: Obj) -> Condition | None:
+        from cvk.config.loader import parse_device_spec  # the loader cisco-vk run uses
+
+        spec = device.get("spec") or {}
+        driver = str(spec.get("driver") or "")
+        if driver in RESERVED_DRIVERS:
+            return Condition(RECONCILED, "False", "ReservedDriver",
+                             f"spec.driver: driver {driver} is reserved and not implemented; use XE or FAKE")
+        try:
+            parse_device_spec(render.device_file(device)["device"], root="spec")
+        except ConfigError as err:
+            return Condition(RECONCILED, "False", "InvalidSpec", str(err))
+        ref: Obj | None = spec.get("credentialSecretRef")
+        if ref:
+            key = ref.get("key") or "password"
+            secret = await self._get_or_none(paths.secrets(device["metadata"]["namespace"], ref["name"]))
+            if secret is None:
+                return Condition(RECONCILED, "False", "SecretNotFound",
+                                 f"spec.credentialSecretRef.name: Secret {ref['name']} not found in "
+                                 f"namespace {device['metadata']['namespace']}; create it with key {key}")
+            if key not in (secret.get("data") or {}) and key not in (secret.get("stringData") or {}):
+                return Condition(RECONCILED, "False", "SecretKeyMissing",
+                                 f"spec.credentialSecretRef.key: Secret {ref['name']} has no key {key}")
+        elif not spec.get("password"):
+            return Condition(RECONCILED, "False", "NoCredentials",
+                             "spec.credentialSecretRef: set credentialSecretRef (recommended) or password")
+        conflict = self._node_name_conflict(device)
+        if conflict:
+            return Condition(RECONCILED, "False", "NodeNameConflict", conflict)
+        return None
+
+    def _node_name_conflict(self, device: Obj) -> str | None:
+        mine = render.node_name(device)
+        meta = device["metadata"]
+        key = (meta.get("creationTimestamp") or "", meta["namespace"], meta["name"])
+        for other in self.devices():
+            om = other.get("metadata") or {}
+            if (om.get("namespace"), om.get("name")) == (meta["namespace"], meta["name"]):
+                continue
+            if om.get("deletionTimestamp") or render.node_name(other) != mine:
+                continue
+            if (om.get("creationTimestamp") or "", om.get("namespace"), om.get("name")) < key:
+                return (f"spec.nodeName: node name {mine} is already used by CiscoDevice "
+                        f"{om.get('namespace')}/{om.get('name')}; set a unique spec.nodeName")
+        return None
+
+    # ---- owned objects -------------------------------------------------------------------
+    async def _apply_credentials(self, device: Obj) -> str:
+        """Ensure the owned credentials Secret (inline password) and return the resourceVersion of
+        the Secret holding the password, so that a rotation rolls the cisco-vk pod."""
+        ns = device["metadata"]["namespace"]
+        owned = render.render_credentials_secret(device)
+        if owned is not None:
+            applied = await self._apply(owned, paths.secrets(ns, owned["metadata"]["name"]), device)
+            return str(applied["metadata"].get("resourceVersion", ""))
+        source = render.password_source(device)
+        if source is None:
+            return ""
+        secret = await self._get_or_none(paths.secrets(ns, source[0]))
+        return str((secret or {}).get("metadata", {}).get("resourceVersion", ""))
+
+    async def _apply(self, desired: Obj, path: str, device: Obj) -> Obj:
+        digest = rendered_hash(desired)
+        desired["metadata"].setdefault("annotations", {})[RENDERED_HASH] = digest
+        live = await self._get_or_none(path)
+        if live is None:
+            collection = path.rsplit("/", 1)[0]
+            try:
+                created = await self.client.create(collection, desired)
+            except AlreadyExistsError:
+                return await self.client.get(path)
+            self.recorder.event(device, "Normal", "Created",
+                                f"created {desired['kind']} {desired['metadata']['name']}")
+            return created
+        if (live["metadata"].get("annotations") or {}).get(RENDERED_HASH) == digest:
+            return live
+        desired["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+        updated = await self.client.replace(path, desired)
+        self.recorder.event(device, "Normal", "Updated",
+                            f"updated {desired['kind']} {desired['metadata']['name']}")
+        return updated
+
+    async def _get_or_none(self, path: str) -> Obj | None:
+        try:
+            return await self.client.get(path)
+        except NotFoundError:
+            return None
+
+    # ---- status --------------------------------------------------------------------------
+    async def _write_status(self, device: Obj, seen: Observed) -> Obj:
+        status = compute_status(device, seen)
+        if status == (device.get("status") or {}):
+            return status
+        meta = device["metadata"]
+        body = {**device, "status": status}
+        try:
+            updated = await self.client.replace(device_path(meta["namespace"], meta["name"], "status"), body)
+        except ConflictError:
+            log.debug("status write conflict, next pass retries device=%s/%s",
+                      meta["namespace"], meta["name"])
+            return status
+        device["metadata"]["resourceVersion"] = updated["metadata"]["resourceVersion"]
+        old_phase = (device.get("status") or {}).get("phase")
+        if old_phase != status["phase"]:
+            self.recorder.event(device, "Normal" if status["phase"] != "Error" else "Warning",
+                                f"Phase{status['phase']}", status["message"])
+        device["status"] = status
+        return status
+
+    def _event_once(self, device: Obj, type_: str, reason: str, message: str) -> None:
+        for c in (device.get("status") or {}).get("conditions") or []:
+            if c.get("type") == RECONCILED and c.get("reason") == reason and c.get("message") == message:
+                return
+        self.recorder.event(device, type_, reason, message)
+
+    # ---- deletion ------------------------------------------------------------------------
+    async def _cleanup(self, device: Obj) -> float | None:
+        """Finalizer: pods on the node go first (cisco-vk removes their apps), then cisco-vk
+        itself, then the Node and its Lease, then the finalizer. Bounded by cleanup_timeout."""
+        meta = device["metadata"]
+        ns, name = meta["namespace"], meta["name"]
+        node = render.node_name(device)
+        elapsed = time.time() - _parse_time(meta["deletionTimestamp"])
+        timed_out = elapsed > self.opts.cleanup_timeout_seconds
+
+        pods = (await self.client.list(paths.pods(), field_selector=f"spec.nodeName={node}")).get("items", [])
+        if pods and not timed_out:
+            for pod in pods:
+                if not pod["metadata"].get("deletionTimestamp"):
+                    await self._delete(paths.pods(pod["metadata"]["namespace"], pod["metadata"]["name"]))
+            msg = f"waiting for {len(pods)} pod(s) on node {node} to be removed from the device"
+            await self._write_status(device, Observed(deleting=True, deleting_message=msg))
+            return self.opts.poll_seconds / 2
+        if pods:
+            left = ", ".join(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in pods)
+            self.recorder.event(
+                device, "Warning", "CleanupTimeout",
+                f"pods not removed within {self.opts.cleanup_timeout_seconds:.0f}s ({left}); their apps may "
+                f"remain on device {device['spec'].get('address')}; force-deleting the pods")
+            for pod in pods:
+                await self._delete(paths.pods(pod["metadata"]["namespace"], pod["metadata"]["name"]),
+                                   grace=0)
+
+        # Stop cisco-vk before removing the Node, or it would register the Node again.
+        await self._delete(paths.deployments(ns, render.deployment_name(device)), propagation="Foreground")
+        selector = f"app.kubernetes.io/instance={name},app.kubernetes.io/managed-by={render.MANAGED_BY}"
+        vk_pods = (await self.client.list(paths.pods(ns), label_selector=selector)).get("items", [])
+        if vk_pods and not timed_out:
+            await self._write_status(device, Observed(deleting=True,
+                                                      deleting_message="waiting for cisco-vk to stop"))
+            return self.opts.poll_seconds / 2
+
+        await self._delete(paths.nodes(node))
+        await self._delete(paths.leases("kube-node-lease", node))
+        self.recorder.event(device, "Normal", "Removed", f"node {node} and its lease removed")
+        fresh = await self.client.get(device_path(ns, name))
+        fresh["metadata"]["finalizers"] = [f for f in fresh["metadata"].get("finalizers") or []
+                                           if f != render.FINALIZER]
+        with contextlib.suppress(NotFoundError):
+            await self.client.replace(device_path(ns, name), fresh)
+        return None
+
+    async def _delete(self, path: str, *, grace: int | None = None, propagation: str | None = None) -> None:
+        with contextlib.suppress(NotFoundError):
+            await self.client.delete(path, grace_period_seconds=grace, propagation_policy=propagation)

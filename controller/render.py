@@ -1,0 +1,250 @@
+"""Render the objects the controller owns for one CiscoDevice: ConfigMap, credentials Secret and
+Deployment. Pure functions of the CiscoDevice (and the referenced Secret's resourceVersion), so they
+are unit-tested without an API server and re-rendering an unchanged device yields identical objects.
+
+Secrets never reach the ConfigMap: ``password`` and ``credentialSecretRef`` are removed from the
+rendered device file; the password reaches cisco-vk as env ``CVK_DEVICE_PASSWORD`` through
+``valueFrom.secretKeyRef``. An inline ``spec.password`` is moved into an owned Secret
+``<name>-credentials`` so that it appears in no Deployment or ConfigMap either.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+from typing import Any
+
+import yaml
+
+from controller.crd import API_VERSION, KIND
+
+Obj = dict[str, Any]
+
+CONFIG_KEY = "config.yaml"
+CONFIG_DIR = "/etc/cisco-vk"
+TLS_DIR = "/etc/cisco-vk/tls"
+STATE_DIR = "/var/lib/cisco-vk"  # writable scratch (root filesystem is read-only)
+FINALIZER = "cisco.vk/device-cleanup"
+CONFIG_HASH_ANNOTATION = "cisco.vk/config-hash"
+CREDENTIAL_RV_ANNOTATION = "cisco.vk/credential-resource-version"
+DEVICE_LABEL = "cisco.vk/device"
+MANAGED_BY = "cisco-vk-controller"
+PASSWORD_ENV = "CVK_DEVICE_PASSWORD"
+KUBELET_PORT = 10250
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderOptions:
+    image: str = "cisco-vk:latest"
+    image_pull_policy: str = "IfNotPresent"
+    service_account: str = "cisco-vk"
+    kubelet_port: int = KUBELET_PORT
+    resources: Obj | None = None
+
+
+def node_name(device: Obj) -> str:
+    spec = device.get("spec") or {}
+    return str(spec.get("nodeName") or device["metadata"]["name"])
+
+
+def configmap_name(device: Obj) -> str:
+    return f"{device['metadata']['name']}-config"
+
+
+def deployment_name(device: Obj) -> str:
+    return f"{device['metadata']['name']}-vk"
+
+
+def credentials_secret_name(device: Obj) -> str:
+    return f"{device['metadata']['name']}-credentials"
+
+
+def owner_reference(device: Obj) -> Obj:
+    meta = device["metadata"]
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def labels(device: Obj) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": "cisco-vk",
+        "app.kubernetes.io/instance": device["metadata"]["name"],
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        DEVICE_LABEL: device["metadata"]["name"],
+    }
+
+
+def password_source(device: Obj) -> tuple[str, str] | None:
+    """(secret name, key) that holds the device password, or None when there is no password."""
+    spec = device.get("spec") or {}
+    ref = spec.get("credentialSecretRef")
+    if ref:
+        return str(ref["name"]), str(ref.get("key") or "password")
+    if spec.get("password"):
+        return credentials_secret_name(device), "password"
+    return None
+
+
+def device_file(device: Obj) -> Obj:
+    """The ``device:`` document cisco-vk reads: the spec without secrets, TLS Secrets as paths."""
+    spec = copy.deepcopy(device.get("spec") or {})
+    spec.pop("password", None)
+    spec.pop("credentialSecretRef", None)
+    spec["nodeName"] = node_name(device)
+    tls = spec.get("tls")
+    if isinstance(tls, dict):
+        if tls.pop("caSecretRef", None):
+            tls["caFile"] = f"{TLS_DIR}/ca/ca.crt"
+        if tls.pop("clientCertSecretRef", None):
+            tls["certFile"] = f"{TLS_DIR}/client/tls.crt"
+            tls["keyFile"] = f"{TLS_DIR}/client/tls.key"
+    return {"device": spec}
+
+
+def config_yaml(device: Obj) -> str:
+    return yaml.safe_dump(device_file(device), sort_keys=True, default_flow_style=False)
+
+
+def config_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def render_configmap(device: Obj) -> Obj:
+    meta = device["metadata"]
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": configmap_name(device),
+            "namespace": meta["namespace"],
+            "labels": labels(device),
+            "ownerReferences": [owner_reference(device)],
+        },
+        "data": {CONFIG_KEY: config_yaml(device)},
+    }
+
+
+def render_credentials_secret(device: Obj) -> Obj | None:
+    """An owned Secret for an inline ``spec.password``; None when the spec references a Secret."""
+    spec = device.get("spec") or {}
+    if spec.get("credentialSecretRef") or not spec.get("password"):
+        return None
+    meta = device["metadata"]
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": credentials_secret_name(device),
+            "namespace": meta["namespace"],
+            "labels": labels(device),
+            "ownerReferences": [owner_reference(device)],
+        },
+        "stringData": {"password": spec["password"]},
+    }
+
+
+def _volumes(device: Obj) -> tuple[list[Obj], list[Obj]]:
+    volumes: list[Obj] = [
+        {"name": "device-config", "configMap": {"name": configmap_name(device)}},
+        {"name": "state", "emptyDir": {}},
+    ]
+    mounts: list[Obj] = [
+        {"name": "device-config", "mountPath": CONFIG_DIR, "readOnly": True},
+        {"name": "state", "mountPath": STATE_DIR},
+    ]
+    tls = (device.get("spec") or {}).get("tls") or {}
+    if tls.get("caSecretRef"):
+        volumes.append({"name": "device-ca", "secret": {"secretName": tls["caSecretRef"]["name"],
+                                                         "items": [{"key": "ca.crt", "path": "ca.crt"}]}})
+        mounts.append({"name": "device-ca", "mountPath": f"{TLS_DIR}/ca", "readOnly": True})
+    if tls.get("clientCertSecretRef"):
+        volumes.append({"name": "device-client-cert",
+                        "secret": {"secretName": tls["clientCertSecretRef"]["name"]}})
+        mounts.append({"name": "device-client-cert", "mountPath": f"{TLS_DIR}/client", "readOnly": True})
+    return volumes, mounts
+
+
+def render_deployment(device: Obj, opts: RenderOptions, credential_rv: str = "") -> Obj:
+    """The Deployment running ``cisco-vk run`` for the device: one replica, strategy Recreate, so
+    two cisco-vk pods never serve the same node at the same time."""
+    meta = device["metadata"]
+    spec = device.get("spec") or {}
+    text = config_yaml(device)
+    volumes, mounts = _volumes(device)
+    env: list[Obj] = [
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        {"name": "XDG_STATE_HOME", "value": STATE_DIR},
+    ]
+    source = password_source(device)
+    if source:
+        env.append({"name": PASSWORD_ENV,
+                    "valueFrom": {"secretKeyRef": {"name": source[0], "key": source[1]}}})
+    pod_labels = labels(device)
+    container: Obj = {
+        "name": "cisco-vk",
+        "image": opts.image,
+        "imagePullPolicy": opts.image_pull_policy,
+        "command": ["cisco-vk"],
+        "args": [
+            "run",
+            "--config", f"{CONFIG_DIR}/{CONFIG_KEY}",
+            "--nodename", node_name(device),
+            "--log-level", str(spec.get("logLevel") or "info"),
+            "--kubelet-port", str(opts.kubelet_port),
+            "--node-ip", "$(POD_IP)",
+        ],
+        "env": env,
+        "ports": [{"name": "kubelet", "containerPort": opts.kubelet_port, "protocol": "TCP"}],
+        "volumeMounts": mounts,
+        "readinessProbe": {
+            "httpGet": {"path": "/readyz", "port": opts.kubelet_port, "scheme": "HTTPS"},
+            "periodSeconds": 10,
+        },
+        "securityContext": {
+            "runAsNonRoot": True,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
+    if opts.resources:
+        container["resources"] = copy.deepcopy(opts.resources)
+    annotations = {CONFIG_HASH_ANNOTATION: config_hash(text)}
+    if source:
+        annotations[CREDENTIAL_RV_ANNOTATION] = credential_rv
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": deployment_name(device),
+            "namespace": meta["namespace"],
+            "labels": labels(device),
+            "ownerReferences": [owner_reference(device)],
+        },
+        "spec": {
+            "replicas": 1,
+            "strategy": {"type": "Recreate"},
+            "selector": {"matchLabels": {k: pod_labels[k] for k in
+                                         ("app.kubernetes.io/name", "app.kubernetes.io/instance")}},
+            "template": {
+                "metadata": {"labels": pod_labels, "annotations": annotations},
+                "spec": {
+                    "serviceAccountName": opts.service_account,
+                    "automountServiceAccountToken": True,
+                    "containers": [container],
+                    "volumes": volumes,
+                    "terminationGracePeriodSeconds": 30,
+                },
+            },
+        },
+    }
