@@ -133,6 +133,13 @@ class DeviceReconciler:
         elif not spec.get("password"):
             return Condition(RECONCILED, "False", "NoCredentials",
                              "spec.credentialSecretRef: set credentialSecretRef (recommended) or password")
+        ns = device["metadata"]["namespace"]
+        sa = self.opts.render.service_account
+        if await self._get_or_none(paths.serviceaccounts(ns, sa)) is None:
+            return Condition(RECONCILED, "False", "ServiceAccountMissing",
+                             f"ServiceAccount {sa} does not exist in namespace {ns}; add {ns} to the Helm "
+                             f"value deviceNamespaces (or create the ServiceAccount and bind it to the "
+                             f"cisco-vk ClusterRole)")
         conflict = self._node_name_conflict(device)
         if conflict:
             return Condition(RECONCILED, "False", "NodeNameConflict", conflict)
