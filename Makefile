@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 
 setup: $(STAMP)
 	@bash hack/scripts/install-debs.sh $(DEB_PACKAGES)
+	@$(PY) hack/scripts/install_k8s_tools.py
 
 lint: setup
 	$(VENV)/bin/ruff check cvk controller hack tests
@@ -41,4 +42,4 @@ bench: setup
 	$(PY) -m hack.bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

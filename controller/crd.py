@@ -150,6 +150,7 @@ def spec_schema() -> Schema:
             "username": _str("Device user name.", minLength=1, maxLength=64),
             "password": _str("Device password in clear text. Discouraged: use credentialSecretRef.",
                              maxLength=256),
+            "passwordFile": _str("Path of a file holding the password (standalone `cisco-vk run`)."),
             "credentialSecretRef": _obj(
                 "Secret in the same namespace holding the device password.",
                 {
@@ -224,6 +225,8 @@ def spec_schema() -> Schema:
                 "installSeconds": {"type": "number", "minimum": 0, "default": 0.5},
                 "activateSeconds": {"type": "number", "minimum": 0, "default": 0.3},
                 "startSeconds": {"type": "number", "minimum": 0, "default": 0.2},
+                "logIntervalSeconds": {"type": "number", "minimum": 0.1, "default": 5.0},
+                "restartBackoffSeconds": {"type": "number", "minimum": 0, "default": 1.0},
                 "cpu": _quantity("CPU capacity reported by the fake device."),
                 "memory": _quantity("Memory capacity reported by the fake device."),
                 "storage": _quantity("Storage capacity reported by the fake device."),
