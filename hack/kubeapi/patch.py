@@ -1,0 +1,544 @@
+"""PATCH semantics of the API server: JSON merge patch, JSON patch, strategic merge patch, server-side apply.
+
+All functions are pure: they never modify their arguments and return a new object.
+
+- ``json_merge_patch``: RFC 7386 (``application/merge-patch+json``).
+- ``json_patch``: RFC 6902 (``application/json-patch+json``): add, remove, replace, move, copy, test,
+  ``~0``/``~1`` escapes, ``-`` to append; failures carry evanphx/json-patch's wording.
+- ``strategic_merge_patch``: ``application/strategic-merge-patch+json`` with the patch strategies of
+  the real Go types (``patchStrategy``/``patchMergeKey`` struct tags) for the kinds in
+  ``STRATEGIC_KINDS``; the directives ``$patch: delete|replace``, ``$retainKeys``,
+  ``$setElementOrder/<list>`` and ``$deleteFromPrimitiveList/<list>``; ``null`` deletes a key; list
+  order follows the apimachinery rules (patch order, server-only items kept in place). Lists without
+  a strategy are atomic (replaced), exactly like the real server: that includes ``spec.tolerations``,
+  ``status.containerStatuses`` and Node ``spec.taints``. Kinds without a table fall back to JSON merge
+  patch (the server answers 415 for custom resources before calling this).
+- ``server_side_apply``: ``application/apply-patch+yaml``, see its docstring.
+
+``PatchError.status`` is the HTTP status the real server uses for the failure (400 for a malformed
+patch document, 422 when a well-formed patch cannot be applied).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = [
+    "STRATEGIC_KINDS",
+    "ApplyConflict",
+    "PatchError",
+    "json_merge_patch",
+    "json_patch",
+    "strategic_merge_patch",
+]
+
+JSON = Any
+
+
+class PatchError(Exception):
+    """A patch that is malformed (``status`` 400) or cannot be applied (``status`` 422)."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class ApplyConflict(Exception):
+    """Server-side apply would change fields owned by other managers; ``fields`` lists them.
+
+    The server answers 409 Conflict with one ``FieldManagerConflict`` cause per entry of ``causes``
+    (``(manager, field)`` pairs; ``field`` is written like ``.spec.replicas``).
+    """
+
+    def __init__(self, message: str, fields: list[str], causes: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+        self.causes = causes or []
+
+
+def _json_equal(a: JSON, b: JSON) -> bool:
+    """Equality of JSON values: 1 == 1.0, but booleans never equal numbers."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and bool(a == b)
+
+
+def _dump(value: JSON) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# RFC 7386 JSON merge patch
+
+
+def _merge(target: JSON, patch: JSON) -> JSON:
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result: dict[str, JSON] = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = _merge(result.get(key), value)
+    return result
+
+
+def json_merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """Apply an RFC 7386 merge patch: objects merge recursively, ``null`` deletes, the rest replaces."""
+    if not isinstance(patch, dict):
+        raise PatchError("a merge patch for an object must be a JSON object", status=400)
+    result = _merge(copy.deepcopy(target), patch)
+    assert isinstance(result, dict)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------
+# RFC 6902 JSON patch
+
+
+def _pointer(path: Any, what: str = "path") -> list[str]:
+    if not isinstance(path, str):
+        raise PatchError(f"operation missing or invalid {what!r} (a JSON pointer string)", status=400)
+    if path == "":
+        return []
+    if not path.startswith("/"):
+        raise PatchError(f"JSON pointer must be empty or start with a \"/\": {path!r}", status=400)
+    return [tok.replace("~1", "/").replace("~0", "~") for tok in path[1:].split("/")]
+
+
+def _index(token: str, size: int, path: str, allow_end: bool) -> int:
+    if allow_end and token == "-":
+        return size
+    if not token.isdigit() or (len(token) > 1 and token[0] == "0"):
+        raise PatchError(f"Unable to access invalid index: {token}: invalid index referenced (path {path!r})")
+    idx = int(token)
+    if idx > size or (idx == size and not allow_end):
+        raise PatchError(f"Unable to access invalid index: {idx}: invalid index referenced (path {path!r})")
+    return idx
+
+
+def _resolve_parent(doc: JSON, tokens: list[str], path: str, op: str) -> JSON:
+    cur = doc
+    for tok in tokens[:-1]:
+        if isinstance(cur, dict) and tok in cur:
+            cur = cur[tok]
+        elif isinstance(cur, list) and tok.isdigit() and int(tok) < len(cur) and not (
+            len(tok) > 1 and tok[0] == "0"
+        ):
+            cur = cur[int(tok)]
+        else:
+            raise PatchError(f'{op} operation does not apply: doc is missing path: "{path}": missing value')
+    if not isinstance(cur, (dict, list)):
+        raise PatchError(f'{op} operation does not apply: doc is missing path: "{path}": missing value')
+    return cur
+
+
+def _get(doc: JSON, path: str, op: str, what: str = "path") -> JSON:
+    cur = doc
+    for tok in _pointer(path, what):
+        if isinstance(cur, dict) and tok in cur:
+            cur = cur[tok]
+        elif isinstance(cur, list) and tok.isdigit() and int(tok) < len(cur) and not (
+            len(tok) > 1 and tok[0] == "0"
+        ):
+            cur = cur[int(tok)]
+        else:
+            label = "from path" if what == "from" else "path"
+            raise PatchError(
+                f'{op} operation does not apply: doc is missing {label}: "{path}": missing value'
+            )
+    return cur
+
+
+def _add(doc: JSON, path: str, value: JSON, op: str = "add") -> JSON:
+    tokens = _pointer(path)
+    if not tokens:
+        return value
+    parent = _resolve_parent(doc, tokens, path, op)
+    last = tokens[-1]
+    if isinstance(parent, dict):
+        parent[last] = value
+    else:
+        parent.insert(_index(last, len(parent), path, allow_end=True), value)
+    return doc
+
+
+def _remove(doc: JSON, path: str, op: str = "remove") -> tuple[JSON, JSON]:
+    tokens = _pointer(path)
+    if not tokens:
+        return None, doc
+    parent = _resolve_parent(doc, tokens, path, op)
+    last = tokens[-1]
+    if isinstance(parent, dict):
+        if last not in parent:
+            raise PatchError(f'{op} operation does not apply: doc is missing path: "{path}": missing value')
+        return doc, parent.pop(last)
+    return doc, parent.pop(_index(last, len(parent), path, allow_end=False))
+
+
+def json_patch(target: dict[str, Any], ops: list[Any]) -> dict[str, Any]:
+    """Apply an RFC 6902 JSON patch (a list of operations) to a copy of ``target``."""
+    if not isinstance(ops, list):
+        raise PatchError("a JSON patch must be a JSON array of operations", status=400)
+    doc: JSON = copy.deepcopy(target)
+    for op in ops:
+        if not isinstance(op, dict):
+            raise PatchError(f"JSON patch operation must be an object, got {_dump(op)}", status=400)
+        kind: Any = op.get("op")
+        path: Any = op.get("path")
+        _pointer(path)
+        if kind in ("add", "replace", "test") and "value" not in op:
+            raise PatchError(f"{kind} operation missing 'value' (path {path!r})", status=400)
+        if kind == "add":
+            doc = _add(doc, path, copy.deepcopy(op["value"]))
+        elif kind == "remove":
+            doc, _ = _remove(doc, path)
+        elif kind == "replace":
+            _get(doc, path, "replace")
+            if _pointer(path):
+                doc, _ = _remove(doc, path, "replace")
+            doc = _add(doc, path, copy.deepcopy(op["value"]), "replace")
+        elif kind in ("move", "copy"):
+            src: Any = op.get("from")
+            value = _get(doc, src, kind, "from")
+            if kind == "move":
+                if src == path:
+                    continue
+                if isinstance(path, str) and isinstance(src, str) and path.startswith(src + "/"):
+                    raise PatchError(f'move operation cannot move "{src}" into its own child "{path}"')
+                doc, value = _remove(doc, src, "move")
+            else:
+                value = copy.deepcopy(value)
+            doc = _add(doc, path, value, kind)
+        elif kind == "test":
+            try:
+                have = _get(doc, path, "test")
+            except PatchError:
+                raise PatchError(f"testing value {path} failed: test failed") from None
+            if not _json_equal(have, op["value"]):
+                raise PatchError(f"testing value {path} failed: test failed")
+        else:
+            raise PatchError(f"Unexpected kind: {kind}", status=400)
+    if not isinstance(doc, dict):
+        raise PatchError("the patched document is not a JSON object", status=400)
+    return doc
+
+
+# ---------------------------------------------------------------------------------------------------
+# Strategic merge patch: the patch strategies of the Go types.
+
+
+@dataclasses.dataclass(frozen=True)
+class ListStrategy:
+    """``patchStrategy:"merge"`` on a list: ``key`` is ``patchMergeKey`` (None for a list of scalars)."""
+
+    key: str | None
+    item: Mapping[str, Any] | None = None  # field table of the items (for lists of objects)
+
+
+# A field table maps a JSON field name to a nested field table (an object) or a ListStrategy.
+# Fields not listed: objects merge key by key, lists are atomic (replaced as a whole).
+FieldTable = Mapping[str, Any]
+
+OBJECT_META: FieldTable = {"ownerReferences": ListStrategy("uid"), "finalizers": ListStrategy(None)}
+CONTAINER: FieldTable = {
+    "ports": ListStrategy("containerPort"),
+    "env": ListStrategy("name"),
+    "volumeMounts": ListStrategy("mountPath"),
+    "volumeDevices": ListStrategy("devicePath"),
+}
+POD_SPEC: FieldTable = {
+    "containers": ListStrategy("name", CONTAINER),
+    "initContainers": ListStrategy("name", CONTAINER),
+    "ephemeralContainers": ListStrategy("name", CONTAINER),
+    "volumes": ListStrategy("name"),
+    "imagePullSecrets": ListStrategy("name"),
+    "hostAliases": ListStrategy("ip"),
+    "topologySpreadConstraints": ListStrategy("topologyKey"),
+    "resourceClaims": ListStrategy("name"),
+    "schedulingGates": ListStrategy("name"),
+}
+POD_STATUS: FieldTable = {
+    "conditions": ListStrategy("type"),
+    "podIPs": ListStrategy("ip"),
+    "hostIPs": ListStrategy("ip"),
+    "resourceClaimStatuses": ListStrategy("name"),
+}
+POD_TEMPLATE_SPEC: FieldTable = {"metadata": OBJECT_META, "spec": POD_SPEC}
+_CONDITIONS: FieldTable = {"conditions": ListStrategy("type")}
+
+STRATEGIC_KINDS: Mapping[str, FieldTable] = {
+    "Pod": {"metadata": OBJECT_META, "spec": POD_SPEC, "status": POD_STATUS},
+    "PodTemplate": {"metadata": OBJECT_META, "template": POD_TEMPLATE_SPEC},
+    "Node": {
+        "metadata": OBJECT_META,
+        "spec": {"podCIDRs": ListStrategy(None)},
+        "status": {"conditions": ListStrategy("type"), "addresses": ListStrategy("type")},
+    },
+    "Deployment": {"metadata": OBJECT_META, "spec": {"template": POD_TEMPLATE_SPEC}, "status": _CONDITIONS},
+    "ReplicaSet": {"metadata": OBJECT_META, "spec": {"template": POD_TEMPLATE_SPEC}, "status": _CONDITIONS},
+    "StatefulSet": {"metadata": OBJECT_META, "spec": {"template": POD_TEMPLATE_SPEC}, "status": _CONDITIONS},
+    "DaemonSet": {"metadata": OBJECT_META, "spec": {"template": POD_TEMPLATE_SPEC}, "status": _CONDITIONS},
+    "Job": {"metadata": OBJECT_META, "spec": {"template": POD_TEMPLATE_SPEC}, "status": _CONDITIONS},
+    "Namespace": {"metadata": OBJECT_META, "status": _CONDITIONS},
+    "Service": {"metadata": OBJECT_META, "spec": {"ports": ListStrategy("port")}, "status": _CONDITIONS},
+    "ServiceAccount": {"metadata": OBJECT_META, "secrets": ListStrategy("name")},
+    "ConfigMap": {"metadata": OBJECT_META},
+    "Secret": {"metadata": OBJECT_META},
+    "Event": {"metadata": OBJECT_META},
+    "Lease": {"metadata": OBJECT_META},
+    "Endpoints": {"metadata": OBJECT_META},
+    "CustomResourceDefinition": {"metadata": OBJECT_META, "status": _CONDITIONS},
+}
+
+_DIRECTIVE = "$patch"
+_RETAIN_KEYS = "$retainKeys"
+_DELETE_PRIMITIVE = "$deleteFromPrimitiveList/"
+_SET_ORDER = "$setElementOrder/"
+
+
+def _go_map(value: Mapping[str, Any]) -> str:
+    return "map[" + " ".join(f"{k}:{v}" for k, v in sorted(value.items())) + "]"
+
+
+def _is_scalar(v: JSON) -> bool:
+    return not isinstance(v, (dict, list))
+
+
+def _sub_table(table: FieldTable | None, key: str) -> FieldTable | None:
+    if table is None:
+        return None
+    sub = table.get(key)
+    return sub if isinstance(sub, Mapping) else None
+
+
+def _list_strategy(table: FieldTable | None, key: str) -> ListStrategy | None:
+    if table is None:
+        return None
+    sub = table.get(key)
+    return sub if isinstance(sub, ListStrategy) else None
+
+
+def _fresh(value: JSON, table: FieldTable | None, strategy: ListStrategy | None) -> JSON:
+    """A patch value for a field the original lacks: directives and nulls processed against nothing."""
+    if isinstance(value, dict):
+        return _merge_map({}, value, table)
+    if isinstance(value, list):
+        return _merge_list([], value, strategy, None)
+    return copy.deepcopy(value)
+
+
+def _apply_retain_keys(original: dict[str, JSON], patch: dict[str, JSON]) -> None:
+    retain = patch.pop(_RETAIN_KEYS)
+    if not isinstance(retain, list):
+        raise PatchError("invalid patch format of retainKeys", status=400)
+    keep = {k for k in retain if isinstance(k, str)}
+    for key, value in patch.items():
+        if value is None or key.startswith((_DELETE_PRIMITIVE, _SET_ORDER)):
+            continue
+        if key not in keep:
+            raise PatchError("invalid patch format of retainKeys", status=400)
+    for key in list(original):
+        if key not in keep:
+            del original[key]
+
+
+def _merge_map(
+    original: dict[str, JSON], patch: dict[str, JSON], table: FieldTable | None
+) -> dict[str, JSON]:
+    patch = dict(patch)
+    if _DIRECTIVE in patch:
+        directive = patch[_DIRECTIVE]
+        if directive == "replace":
+            del patch[_DIRECTIVE]
+            return _merge_map({}, patch, table)
+        if directive == "delete":
+            return {}
+        raise PatchError(f"unknown patch type: {directive} in map: {_go_map(patch)}", status=400)
+    result = dict(original)
+    if _RETAIN_KEYS in patch:
+        _apply_retain_keys(result, patch)
+    orders: dict[str, list[JSON]] = {}
+    for key, value in patch.items():
+        if key.startswith(_DELETE_PRIMITIVE):
+            field = key[len(_DELETE_PRIMITIVE):]
+            if not isinstance(value, list) or not all(_is_scalar(v) for v in value):
+                raise PatchError("invalid patch format of primitive list", status=400)
+            have = result.get(field)
+            if isinstance(have, list):
+                result[field] = [x for x in have if not any(_json_equal(x, v) for v in value)]
+        elif key.startswith(_SET_ORDER):
+            if not isinstance(value, list):
+                raise PatchError("invalid patch format of setElementOrder list", status=400)
+            orders[key[len(_SET_ORDER):]] = value
+    for key, value in patch.items():
+        if key.startswith((_DELETE_PRIMITIVE, _SET_ORDER)):
+            continue
+        strategy = _list_strategy(table, key)
+        sub = _sub_table(table, key)
+        if value is None:
+            result.pop(key, None)
+            continue
+        have = result.get(key)
+        if isinstance(value, dict) and isinstance(have, dict):
+            result[key] = _merge_map(have, value, sub)
+        elif isinstance(value, list) and isinstance(have, list):
+            result[key] = _merge_list(have, value, strategy, orders.get(key))
+        elif isinstance(value, list):
+            result[key] = _merge_list([], value, strategy, orders.get(key))
+        else:
+            result[key] = _fresh(value, sub, strategy)
+    for key, order in orders.items():
+        if key in patch:
+            continue
+        have = result.get(key)
+        if isinstance(have, list) and _list_strategy(table, key) is not None:
+            result[key] = _merge_list(have, [], _list_strategy(table, key), order)
+    return result
+
+
+def _element_kind(items: Iterable[JSON]) -> str:
+    kinds = set()
+    for item in items:
+        if isinstance(item, list):
+            raise PatchError("lists of lists are not supported")
+        kinds.add("map" if isinstance(item, dict) else "scalar")
+    if len(kinds) > 1:
+        raise PatchError("a list mixes objects and scalar values and cannot be merged")
+    return kinds.pop() if kinds else "scalar"
+
+
+def _key_of(item: JSON, key: str | None) -> JSON:
+    return item.get(key) if isinstance(item, dict) and key is not None else item
+
+
+def _index_in(items: list[JSON], item: JSON, key: str | None) -> int:
+    want = _key_of(item, key)
+    for i, other in enumerate(items):
+        if (key is None or isinstance(other, dict)) and _json_equal(_key_of(other, key), want):
+            return i
+    return -1
+
+
+def _merge_list(
+    original: list[JSON], patch: list[JSON], strategy: ListStrategy | None, order: list[JSON] | None
+) -> list[JSON]:
+    if strategy is None:
+        return copy.deepcopy(patch)
+    if not original and not patch:
+        return []
+    kind = _element_kind([*original, *patch])
+    key = strategy.key
+    if kind == "scalar":
+        merged: list[JSON] = []
+        for item in [*original, *patch]:
+            if not any(_json_equal(item, m) for m in merged):
+                merged.append(copy.deepcopy(item))
+        mkey: str | None = None
+    else:
+        if key is None:
+            raise PatchError("cannot merge lists of objects without a merge key")
+        original, patch = _special_elements(original, patch, key)
+        merged = [copy.deepcopy(x) for x in original]
+        for item in patch:
+            if key not in item:
+                raise PatchError(f"map: {_go_map(item)} does not contain declared merge key: {key}")
+            i = _index_in(merged, item, key)
+            if i >= 0:
+                merged[i] = _merge_map(merged[i], item, strategy.item)
+            else:
+                merged.append(_merge_map({}, item, strategy.item))
+        mkey = key
+    patch_order = order if order is not None else patch
+    if order is not None and mkey is not None:
+        for entry in order:
+            if not isinstance(entry, dict) or mkey not in entry:
+                raise PatchError("invalid patch format of setElementOrder list", status=400)
+    in_patch: list[JSON] = []
+    server_only: list[JSON] = []
+    for item in merged:
+        from_patch = _index_in(patch, item, mkey) >= 0 or _index_in(patch_order, item, mkey) >= 0
+        (in_patch if from_patch else server_only).append(item)
+    return _normalize(in_patch, server_only, patch_order, original, mkey)
+
+
+def _special_elements(
+    original: list[JSON], patch: list[JSON], key: str
+) -> tuple[list[JSON], list[JSON]]:
+    plain: list[JSON] = []
+    replace = False
+    for item in patch:
+        if _DIRECTIVE not in item:
+            plain.append(item)
+            continue
+        directive = item[_DIRECTIVE]
+        if directive == "delete":
+            if key not in item:
+                raise PatchError(f"map: {_go_map(item)} does not contain declared merge key: {key}")
+            original = [o for o in original if not _json_equal(_key_of(o, key), item[key])]
+        elif directive == "replace":
+            replace = True
+        elif directive == "merge":
+            raise PatchError("merging lists cannot yet be specified in the patch", status=400)
+        else:
+            raise PatchError(f"unknown patch type: {directive} in map: {_go_map(item)}", status=400)
+    if replace:
+        return plain, []
+    return original, plain
+
+
+def _sorted_by(items: list[JSON], order: list[JSON], key: str | None) -> list[JSON]:
+    known = [(i, _index_in(order, it, key), it) for i, it in enumerate(items)]
+    found = sorted((x for x in known if x[1] >= 0), key=lambda x: x[1])
+    missing = [x for x in known if x[1] < 0]
+    return [x[2] for x in found] + [x[2] for x in missing]
+
+
+def _normalize(
+    patch_items: list[JSON], server_only: list[JSON], patch_order: list[JSON], server_order: list[JSON],
+    key: str | None,
+) -> list[JSON]:
+    """apimachinery normalizeElementOrder + mergeSortedSlice: interleave server-only items in place."""
+    right = _sorted_by(patch_items, patch_order, key)
+    left = _sorted_by(server_only, server_order, key)
+    out: list[JSON] = []
+    i = j = 0
+    while i < len(left) or j < len(right):
+        if i >= len(left):
+            out.append(right[j])
+            j += 1
+        elif j >= len(right):
+            out.append(left[i])
+            i += 1
+        else:
+            li = _index_in(server_order, left[i], key)
+            ri = _index_in(server_order, right[j], key)
+            if li >= 0 and ri >= 0 and li < ri:
+                out.append(left[i])
+                i += 1
+            else:
+                out.append(right[j])
+                j += 1
+    return out
+
+
+def strategic_merge_patch(target: dict[str, Any], patch: dict[str, Any], kind: str) -> dict[str, Any]:
+    """Apply a strategic merge patch for ``kind``; kinds without a strategy table get a JSON merge patch."""
+    if not isinstance(patch, dict):
+        raise PatchError("a strategic merge patch must be a JSON object", status=400)
+    table = STRATEGIC_KINDS.get(kind)
+    if table is None:
+        return json_merge_patch(target, patch)
+    return _merge_map(copy.deepcopy(target), patch, table)
