@@ -17,9 +17,6 @@ import uuid
 from typing import Any
 
 from aiohttp import web
-from cvk.kube.events import EventRecorder
-from cvk.kube.informer import Informer
-from cvk.kube.workqueue import WorkQueue
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from controller import render
@@ -27,6 +24,9 @@ from controller.reconcile import ControllerOptions, DeviceReconciler, device_pat
 from cvk.kube import paths
 from cvk.kube.client import KubeClient
 from cvk.kube.config import load_config
+from cvk.kube.events import EventRecorder
+from cvk.kube.informer import Informer
+from cvk.kube.workqueue import WorkQueue
 
 log = logging.getLogger("cvk.controller")
 

@@ -201,6 +201,7 @@ def render_deployment(device: Obj, opts: RenderOptions, credential_rv: str = "")
             "--nodename", node_name(device),
             "--log-level", str(spec.get("logLevel") or "info"),
             "--kubelet-port", str(opts.kubelet_port),
+            "--kubelet-address", "$(POD_IP)",
             "--node-ip", "$(POD_IP)",
         ],
         "env": env,
