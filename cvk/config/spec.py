@@ -44,12 +44,22 @@ class AppGigMode(enum.StrEnum):
 
 
 @dataclasses.dataclass
+class LocalObjectRef:
+    """A reference to an object (a Secret) in the CiscoDevice's namespace."""
+
+    name: str
+
+
+@dataclasses.dataclass
 class TLSConfig:
     enabled: bool = False
     insecure_skip_verify: bool = False
     cert_file: str | None = None
     key_file: str | None = None
     ca_file: str | None = None
+    # CRD mode: Secrets the controller mounts into the cisco-vk pod (ca.crt; tls.crt + tls.key).
+    ca_secret_ref: LocalObjectRef | None = None
+    client_cert_secret_ref: LocalObjectRef | None = None
 
 
 @dataclasses.dataclass
@@ -136,6 +146,8 @@ class FakeConfig:
     install_seconds: float = 0.5
     activate_seconds: float = 0.3
     start_seconds: float = 0.2
+    log_interval_seconds: float = 5.0  # a heartbeat log line per running container every N seconds
+    restart_backoff_seconds: float = 1.0  # first restart delay; doubles per restart, capped at 30x
     cpu: str = "8"
     memory: str = "16Gi"
     storage: str = "100Gi"
@@ -155,6 +167,7 @@ class DeviceSpec:
     username: str
     port: int | None = None  # None: 443 with TLS, 80 without
     password: str | None = dataclasses.field(default=None, repr=False)
+    password_file: str | None = None  # path of a file holding the password (a mounted Secret)
     credential_secret_ref: SecretRef | None = None
     node_name: str | None = None
     tls: TLSConfig = dataclasses.field(default_factory=TLSConfig)
