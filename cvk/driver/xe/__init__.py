@@ -1,0 +1,1 @@
+"""IOS-XE driver: Kubernetes pods as App-Hosting (IOx) apps over RESTCONF (see driver.py)."""

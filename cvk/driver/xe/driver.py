@@ -1,0 +1,690 @@
+"""The IOS-XE driver: pods as App-Hosting (IOx) apps over RESTCONF.
+
+One background loop per device:
+
+1. take one device-wide snapshot (``snapshot.py``);
+2. for every container not already busy with a step, ``reconciler.decide`` one action from what the
+   snapshot shows, and start it as a task (installs serialised per device);
+3. compute every pod's status from the same snapshot and push it through the ``notify_pods``
+   callback when it changed;
+4. sleep ``poll_interval`` (``active_interval`` while anything is in progress), or less when kicked.
+
+Observation (``get_pod_status``, ``get_pod``, ``list_pods``, ``ping``, ``node_resources``) only reads.
+Device errors surface as DeviceError subclasses and never as NotFound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import dataclasses
+import ipaddress
+import logging
+import os
+import re
+import time
+from typing import Any
+
+from cvk.config.spec import DeviceSpec
+from cvk.driver.base import Driver, NodeResources, Pod, PodCallback, PodStatus
+from cvk.driver.xe import naming, network, paths
+from cvk.driver.xe.ipam import StaticAllocator
+from cvk.driver.xe.oper import RUNNING, STOPPED, interface_address, ip_for_macs, parse_hardware
+from cvk.driver.xe.reconciler import Action, Context, Desired, Observation, decide
+from cvk.driver.xe.records import ContainerRecord, PodRecord, build_pod_record, skeleton_record
+from cvk.driver.xe.snapshot import Snapshot, SnapshotSource
+from cvk.driver.xe.status import ContainerView, pod_status
+from cvk.errors import (
+    DeviceBusy,
+    DeviceError,
+    DeviceRejected,
+    DeviceUnreachable,
+    InvalidInput,
+    NotFound,
+)
+from cvk.transport.restconf import RestconfClient
+
+log = logging.getLogger(__name__)
+
+_LABEL_VALUE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@dataclasses.dataclass
+class XESettings:
+    """Timings of the driver; ``from_env`` reads ``CVK_XE_<NAME>`` overrides (seconds)."""
+
+    poll_interval: float = 5.0
+    active_interval: float = 1.0
+    install_settle_timeout: float = 120.0
+    restart_backoff_base: float = 10.0
+    restart_backoff_max: float = 300.0
+    step_backoff_max: float = 30.0
+    delete_timeout: float = 120.0
+    request_timeout: float = 30.0
+    retries: int = 3
+    config_refresh_every: int = 12
+
+    @classmethod
+    def from_env(cls) -> XESettings:
+        s = cls()
+        for f in dataclasses.fields(cls):
+            raw = os.environ.get(f"CVK_XE_{f.name.upper()}")
+            if raw:
+                setattr(s, f.name, int(raw) if f.type in (int, "int") else float(raw))
+        return s
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _label_value(value: str) -> str:
+    return _LABEL_VALUE.sub("_", value)[:63].strip("._-")
+
+
+def _covers(expected: Any, actual: Any) -> bool:
+    """Whether the device's config holds every leaf we set (extra or default leaves are fine)."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(_covers(v, paths.member(actual, k)) for k, v in expected.items())
+    if isinstance(expected, list):
+        items = paths.as_list(actual)
+        return len(items) == len(expected) and all(any(_covers(e, a) for a in items) for e in expected)
+    if isinstance(expected, bool):
+        return str(actual).lower() == str(expected).lower()
+    return actual is not None and str(actual) == str(expected)
+
+
+class XEDriver(Driver):
+    def __init__(
+        self,
+        spec: DeviceSpec,
+        *,
+        settings: XESettings | None = None,
+        client: RestconfClient | None = None,
+        ca_pem: bytes | None = None,
+    ) -> None:
+        self.spec = spec
+        self.settings = settings or XESettings.from_env()
+        self._client = client
+        self._ca_pem = ca_pem
+        self._source: SnapshotSource | None = None
+        self._pods: dict[str, PodRecord] = {}  # by uid
+        self._callback: PodCallback | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self._kick = asyncio.Event()
+        self._host_ip: str | None = spec.address if _is_ip(spec.address) else None
+        iface = spec.xe.networking.interface if spec.xe else None
+        self._iface = network.effective_interface(iface)
+        self._dhcp = network.uses_dhcp(iface)
+        self._allocator: StaticAllocator | None = None
+        self._gateway_checked = False
+        if not self._dhcp and spec.pod_cidr:
+            self._allocator = StaticAllocator(spec.pod_cidr)
+        self._closed = False
+
+    # ---- plumbing ----------------------------------------------------------------------------
+    @property
+    def client(self) -> RestconfClient:
+        if self._client is None:
+            self._client = RestconfClient(
+                self.spec.address,
+                self.spec.effective_port,
+                self.spec.username,
+                self.spec.password or "",
+                tls=self.spec.tls,
+                ca_pem=self._ca_pem,
+                timeout=self.settings.request_timeout,
+                retries=self.settings.retries,
+            )
+        return self._client
+
+    @property
+    def source(self) -> SnapshotSource:
+        if self._source is None:
+            self._source = SnapshotSource(self.client, config_refresh_every=self.settings.config_refresh_every)
+        return self._source
+
+    async def connect(self) -> None:
+        _ = self.source
+        if self._host_ip is None:
+            with contextlib.suppress(OSError):
+                infos = await asyncio.get_running_loop().getaddrinfo(self.spec.address, None)
+                if infos:
+                    self._host_ip = str(infos[0][4][0])
+        if self._loop_task is None:
+            self._closed = False
+            self._loop_task = asyncio.create_task(self._run(), name=f"xe-driver-{self.spec.address}")
+
+    async def close(self) -> None:
+        self._closed = True
+        tasks = [c.task for r in self._pods.values() for c in r.containers if c.busy]
+        if self._loop_task is not None:
+            tasks.append(self._loop_task)
+        for t in tasks:
+            if t is not None:
+                t.cancel()
+        for t in tasks:
+            if t is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+        self._loop_task = None
+        if self._client is not None:
+            await self._client.close()
+
+    def notify_pods(self, callback: PodCallback) -> None:
+        self._callback = callback
+
+    @property
+    def supports_notify(self) -> bool:
+        return True
+
+    def kick(self) -> None:
+        self._kick.set()
+
+    # ---- node --------------------------------------------------------------------------------
+    async def ping(self) -> None:
+        try:
+            doc = await self.client.get(paths.OPER_GLOBALS)
+        except NotFound:
+            return  # the device answered; it just has no globals to show
+        globals_ = paths.member(doc, "app-globals") or {}
+        if str(paths.member(globals_, "iox-enabled")).lower() == "false":
+            raise DeviceRejected(
+                f"device {self.spec.address}: IOx is disabled; enable it with 'iox' in the device config"
+            )
+
+    async def node_resources(self) -> NodeResources:
+        snap = await self.source.take(max_age=self.settings.poll_interval)
+        res = snap.oper.resources
+        pods = str(self.spec.max_pods)
+        capacity: dict[str, str] = {"pods": pods}
+        allocatable: dict[str, str] = {"pods": pods}
+        if res is not None:
+            ours = {c.app_id for r in self._pods.values() for c in r.containers} | {
+                ident.app_id for ident in self._identities(snap)
+            }
+            used_cpu = sum(a.cpu_units for a in snap.oper.apps.values() if a.name in ours)
+            used_mem = sum(a.memory_mb for a in snap.oper.apps.values() if a.name in ours)
+            used_disk = sum(a.disk_mb for a in snap.oper.apps.values() if a.name in ours)
+            capacity.update(
+                {
+                    "cpu": f"{res.cpu_quota_units}m",
+                    "memory": f"{res.memory_quota_mb}Mi",
+                    "ephemeral-storage": f"{res.storage_quota_mb}Mi",
+                }
+            )
+            # The scheduler subtracts our pods itself: allocatable is what is free for cisco-vk,
+            # i.e. what the device has available plus what our own apps hold.
+            allocatable.update(
+                {
+                    "cpu": f"{min(res.cpu_quota_units, res.cpu_available_units + used_cpu)}m",
+                    "memory": f"{min(res.memory_quota_mb, res.memory_available_mb + used_mem)}Mi",
+                    "ephemeral-storage": f"{min(res.storage_quota_mb, res.storage_available_mb + used_disk)}Mi",
+                }
+            )
+        node_info: dict[str, str] = {"operatingSystem": "linux"}
+        labels: dict[str, str] = {}
+        annotations: dict[str, str] = {}
+        try:
+            hw = parse_hardware(await self.client.get(paths.HARDWARE))
+        except NotFound:
+            hw = None
+        if hw is not None:
+            if hw.version:
+                node_info["kernelVersion"] = hw.version
+                labels["cisco.vk/ios-xe-version"] = _label_value(hw.version)
+            if hw.software_version:
+                node_info["osImage"] = hw.software_version.splitlines()[0][:200]
+                annotations["cisco.vk/software-version"] = hw.software_version
+            if hw.serial:
+                node_info["machineID"] = hw.serial
+                node_info["systemUUID"] = hw.serial
+                annotations["cisco.vk/serial-number"] = hw.serial
+            if hw.part_number:
+                labels["cisco.vk/model"] = _label_value(hw.part_number)
+                annotations["cisco.vk/product-id"] = hw.part_number
+            if hw.boot_time:
+                node_info["bootID"] = hw.boot_time
+        if snap.oper.iox_enabled is not None:
+            annotations["cisco.vk/iox-enabled"] = str(snap.oper.iox_enabled).lower()
+        return NodeResources(
+            capacity=capacity, allocatable=allocatable, node_info=node_info, labels=labels, annotations=annotations
+        )
+
+    # ---- pod lifecycle -----------------------------------------------------------------------
+    async def create_pod(self, pod: Pod) -> None:
+        rec = build_pod_record(self.spec, pod, static_ready=self._allocator is not None)
+        existing = self._pods.get(rec.uid)
+        if existing is not None and not existing.deleting:
+            await self.update_pod(pod)
+            return
+        if existing is not None:
+            raise DeviceBusy(f"pod {rec.key} (uid {rec.uid}) is being deleted; create it again afterwards")
+        self._pods[rec.uid] = rec
+        log.info("pod created pod=%s uid=%s apps=%s", rec.key, rec.uid, ",".join(c.app_id for c in rec.containers))
+        self.kick()
+
+    async def update_pod(self, pod: Pod) -> None:
+        uid = (pod.get("metadata") or {}).get("uid", "")
+        rec = self._pods.get(uid)
+        if rec is None:
+            await self.create_pod(pod)
+            return
+        new = build_pod_record(self.spec, pod, static_ready=self._allocator is not None)
+        rec.pod = copy.deepcopy(pod)
+        old = {c.name: c for c in rec.containers}
+        for c in new.containers:
+            cur = old.get(c.name)
+            if cur is not None and cur.image != c.image and not rec.deleting:
+                log.info("container image changed pod=%s container=%s image=%s", rec.key, c.name, c.image)
+                cur.image = c.image
+                cur.desired = Desired.UNINSTALLED
+                cur.error_reason = cur.error_message = ""
+        self.kick()
+
+    async def delete_pod(self, pod: Pod) -> None:
+        meta = pod.get("metadata") or {}
+        uid = meta.get("uid") or ""
+        rec = self._pods.get(uid) if uid else None
+        if rec is None:
+            rec = self._find(meta.get("namespace", ""), meta.get("name", ""))
+            if rec is not None and uid and rec.uid != uid:
+                rec = None
+        if rec is None:
+            snap = await self.source.take(need_config=True)
+            idents = [
+                i
+                for i in self._identities(snap)
+                if (i.uid == uid if uid else (i.namespace, i.name) == (meta.get("namespace"), meta.get("name")))
+            ]
+            if not idents:
+                raise NotFound(f"pod {meta.get('namespace')}/{meta.get('name')} has no app on the device")
+            images = {a.name: a.package_path for a in snap.oper.apps.values()}
+            rec = skeleton_record(idents, images)
+            self._pods[rec.uid] = rec
+        if not rec.deleting:
+            log.info("pod deleting pod=%s uid=%s", rec.key, rec.uid)
+            rec.deleting = True
+            rec.final_phase = (rec.last_status or {}).get("phase")
+            for c in rec.containers:
+                c.desired = Desired.DELETED
+                c.not_before = 0.0
+        self.kick()
+        try:
+            await asyncio.wait_for(asyncio.shield(rec.gone.wait()), timeout=self.settings.delete_timeout)
+        except TimeoutError:
+            left = ", ".join(f"{c.app_id}={c.observed_state or 'configured'}" for c in rec.containers if not c.done)
+            err = self.source.last_error
+            if isinstance(err, DeviceUnreachable):
+                raise DeviceUnreachable(f"pod {rec.key}: deletion waits for the device: {err}") from err
+            raise DeviceBusy(f"pod {rec.key}: deletion still in progress ({left})") from None
+
+    async def get_pod(self, namespace: str, name: str) -> Pod:
+        rec = self._find(namespace, name)
+        snap = await self.source.take(need_config=rec is None, max_age=self.settings.poll_interval)
+        if rec is None:
+            rec = self._orphan_record(snap, namespace, name)
+        out = copy.deepcopy(rec.pod)
+        out["status"] = self._status_of(rec, snap)
+        return out
+
+    async def get_pod_status(self, namespace: str, name: str) -> PodStatus:
+        rec = self._find(namespace, name)
+        snap = await self.source.take(need_config=rec is None, max_age=self.settings.poll_interval)
+        if rec is None:
+            rec = self._orphan_record(snap, namespace, name)
+        return self._status_of(rec, snap)
+
+    async def list_pods(self) -> list[Pod]:
+        snap = await self.source.take(need_config=True, max_age=self.settings.poll_interval)
+        out: list[Pod] = []
+        seen: set[str] = set()
+        for rec in self._pods.values():
+            if rec.uid in seen:
+                continue
+            seen.add(rec.uid)
+            pod = copy.deepcopy(rec.pod)
+            pod["status"] = self._status_of(rec, snap)
+            out.append(pod)
+        by_uid: dict[str, list[naming.AppIdentity]] = {}
+        for ident in self._identities(snap):
+            if ident.uid not in seen:
+                by_uid.setdefault(ident.uid, []).append(ident)
+        images = {a.name: a.package_path for a in snap.oper.apps.values()}
+        for idents in by_uid.values():
+            rec = skeleton_record(idents, images)
+            pod = copy.deepcopy(rec.pod)
+            pod["status"] = self._status_of(rec, snap)
+            out.append(pod)
+        return out
+
+    # ---- lookups -----------------------------------------------------------------------------
+    def _find(self, namespace: str, name: str) -> PodRecord | None:
+        found = [r for r in self._pods.values() if r.namespace == namespace and r.name == name]
+        found.sort(key=lambda r: r.deleting)  # prefer the live one over one being deleted
+        return found[0] if found else None
+
+    @staticmethod
+    def _identities(snap: Snapshot) -> list[naming.AppIdentity]:
+        out = []
+        for entry in snap.configs.values():
+            ident = naming.identity_of(entry)
+            if ident is not None:
+                out.append(ident)
+        return out
+
+    def _orphan_record(self, snap: Snapshot, namespace: str, name: str) -> PodRecord:
+        idents = [i for i in self._identities(snap) if i.namespace == namespace and i.name == name]
+        if not idents:
+            raise NotFound(f"pod {namespace}/{name} is not known and has no app on the device")
+        uid = idents[0].uid
+        images = {a.name: a.package_path for a in snap.oper.apps.values()}
+        return skeleton_record([i for i in idents if i.uid == uid], images)
+
+    # ---- the loop ----------------------------------------------------------------------------
+    def _pending(self) -> bool:
+        for rec in self._pods.values():
+            for c in rec.containers:
+                if c.done:
+                    continue
+                if c.busy or c.desired is not Desired.RUNNING:
+                    return True
+                steady_stop = c.observed_state == STOPPED and c.next_restart_at is None
+                if c.observed_state != RUNNING and not steady_stop:
+                    return True
+        return False
+
+    async def _run(self) -> None:
+        while not self._closed:
+            self._kick.clear()
+            try:
+                await self.pass_once()
+            except asyncio.CancelledError:
+                raise
+            except DeviceError as e:
+                log.info("device read failed device=%s error=%s", self.spec.address, e)
+                for rec in self._pods.values():
+                    for c in rec.containers:
+                        if c.install_settled is not None:
+                            c.install_settled.set()  # do not hold the install slot through an outage
+            except Exception:
+                log.exception("xe driver pass failed device=%s", self.spec.address)
+            interval = self.settings.active_interval if self._pending() else self.settings.poll_interval
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), timeout=interval)
+
+    async def pass_once(self) -> Snapshot:
+        """One observe-then-act pass over every container; returns the snapshot it used."""
+        snap = await self.source.take(need_config=self._pending())
+        await self._fill_arp(snap)
+        if self._allocator is not None:
+            self._allocator.observe(
+                {app: ip for app, entry in snap.configs.items() if (ip := network.static_ip_of(entry))}
+            )
+        now = time.monotonic()
+        for rec in list(self._pods.values()):
+            for c in rec.containers:
+                self._observe_container(rec, c, snap, now)
+                if c.busy or c.done or now < c.not_before:
+                    continue
+                action = decide(c.desired, self._observation(c, snap), self._context(rec, c, now))
+                if action is Action.DONE:
+                    if c.desired is Desired.UNINSTALLED:
+                        c.desired = Desired.RUNNING  # replaced: install the new image next pass
+                        self.kick()
+                    else:
+                        c.done = True
+                        if self._allocator is not None:
+                            self._allocator.release(c.app_id)
+                    continue
+                if action in (Action.NONE, Action.WAIT):
+                    continue
+                c.task = asyncio.create_task(self._execute(rec, c, action))
+            if rec.deleting and all(c.done for c in rec.containers):
+                self._finish_delete(rec, snap)
+        self._publish(snap)
+        return snap
+
+    def _observation(self, c: ContainerRecord, snap: Snapshot) -> Observation:
+        entry = snap.configs.get(c.app_id)
+        current = True
+        if entry is not None and c.desired is Desired.RUNNING and c.base_entry:
+            current = _covers(c.base_entry, entry)
+        return Observation(
+            readable=True, configured=entry is not None, config_current=current, state=snap.state_of(c.app_id)
+        )
+
+    def _context(self, rec: PodRecord, c: ContainerRecord, now: float) -> Context:
+        should = rec.restart_policy == "Always" or (
+            rec.restart_policy == "OnFailure" and (c.exit_code is None or c.exit_code != 0)
+        )
+        in_flight = c.install_issued_at is not None and now - c.install_issued_at < self.settings.install_settle_timeout
+        return Context(
+            install_in_flight=in_flight,
+            should_restart=should and not rec.deleting,
+            restart_due=c.next_restart_at is not None and now >= c.next_restart_at,
+        )
+
+    def _observe_container(self, rec: PodRecord, c: ContainerRecord, snap: Snapshot, now: float) -> None:
+        state = snap.state_of(c.app_id)
+        app = snap.oper.apps.get(c.app_id)
+        if c.install_settled is not None and state not in (None, "INSTALLING"):
+            c.install_settled.set()
+        if state is not None and c.install_issued_at is not None and state != "INSTALLING":
+            c.install_issued_at = None
+        if state != c.observed_state:
+            log.info("app state pod=%s app=%s from=%s to=%s", rec.key, c.app_id, c.observed_state, state)
+            if c.observed_state is not None or state is not None:
+                c.error_reason = c.error_message = ""
+                c.failures = 0
+                c.not_before = 0.0
+            if state == RUNNING:
+                if c.started_at is None or c.observed_state == STOPPED or c.finished_at is not None:
+                    c.started_at = _now_str()
+                c.finished_at = None
+                c.exit_code = None
+                c.next_restart_at = None
+            elif state == STOPPED:
+                c.finished_at = c.finished_at or _now_str()
+                c.exit_code = app.exit_code if app is not None else None
+                policy_restarts = rec.restart_policy == "Always" or (
+                    rec.restart_policy == "OnFailure" and c.exit_code != 0
+                )
+                if policy_restarts and not rec.deleting:
+                    base = self.settings.restart_backoff_base
+                    c.backoff = min(self.settings.restart_backoff_max, base * (2 ** min(c.restart_count, 16)))
+                    c.next_restart_at = now + c.backoff
+            if c.observed_state == RUNNING or state != RUNNING:
+                c.arp_ip = None if state != RUNNING else c.arp_ip
+            c.observed_state = state
+
+    async def _fill_arp(self, snap: Snapshot) -> None:
+        missing = []
+        for rec in self._pods.values():
+            for c in rec.containers:
+                app = snap.oper.apps.get(c.app_id)
+                if app is not None and app.state == RUNNING and not app.ips and c.arp_ip is None and app.macs:
+                    missing.append((c, app.macs))
+        if not missing:
+            return
+        arp = await self.source.arp()
+        for c, macs in missing:
+            c.arp_ip = ip_for_macs(arp, macs)
+
+    # ---- steps -------------------------------------------------------------------------------
+    async def _execute(self, rec: PodRecord, c: ContainerRecord, action: Action) -> None:
+        client = self.client
+        log.info("step pod=%s app=%s action=%s", rec.key, c.app_id, action.value)
+        try:
+            if action is Action.CONFIGURE:
+                entry = await self._entry_for(c)
+                await client.put(paths.cfg_app(c.app_id), paths.app_body(entry))
+                self.source.note_configured(c.app_id, entry)
+            elif action is Action.INSTALL:
+                await self._install(c)
+            elif action is Action.UNCONFIGURE:
+                with contextlib.suppress(NotFound):
+                    await client.delete(paths.cfg_app(c.app_id))
+                self.source.note_unconfigured(c.app_id)
+            else:
+                op = "start" if action is Action.RESTART else action.value
+                await client.rpc(paths.RPC_APP_HOSTING, paths.rpc_body(op, c.app_id))
+                if action is Action.RESTART:
+                    c.last_terminated = {
+                        "exitCode": c.exit_code if c.exit_code is not None else 0,
+                        "reason": "Completed" if not c.exit_code else "Error",
+                        "finishedAt": c.finished_at or _now_str(),
+                        **({"startedAt": c.started_at} if c.started_at else {}),
+                    }
+                    c.restart_count += 1
+                    c.next_restart_at = None
+            c.failures = 0
+        except asyncio.CancelledError:
+            raise
+        except InvalidInput as e:
+            self._step_failed(c, action, "InvalidConfiguration", str(e))
+        except DeviceBusy as e:
+            log.info("device busy pod=%s app=%s action=%s error=%s", rec.key, c.app_id, action.value, e)
+            self._backoff(c)
+        except DeviceRejected as e:
+            self._step_failed(c, action, f"{action.value.capitalize()}Failed", e.device_message or str(e))
+        except NotFound as e:
+            self._step_failed(c, action, f"{action.value.capitalize()}Failed", str(e))
+        except DeviceError as e:
+            log.info("step failed pod=%s app=%s action=%s error=%s", rec.key, c.app_id, action.value, e)
+            self._backoff(c)
+        except Exception as e:
+            log.exception("step crashed pod=%s app=%s action=%s", rec.key, c.app_id, action.value)
+            self._step_failed(c, action, f"{action.value.capitalize()}Failed", str(e))
+        finally:
+            self.kick()
+
+    def _backoff(self, c: ContainerRecord) -> None:
+        c.failures += 1
+        delay = min(self.settings.step_backoff_max, self.settings.active_interval * (2 ** min(c.failures - 1, 10)))
+        c.not_before = time.monotonic() + delay
+
+    def _step_failed(self, c: ContainerRecord, action: Action, reason: str, message: str) -> None:
+        log.warning("step refused app=%s action=%s reason=%s message=%s", c.app_id, action.value, reason, message)
+        c.error_reason = reason
+        c.error_message = message
+        self._backoff(c)
+
+    async def _install(self, c: ContainerRecord) -> None:
+        async with self.client.install_slot:
+            c.install_settled = asyncio.Event()
+            try:
+                await self.client.rpc(paths.RPC_APP_HOSTING, paths.rpc_body("install", c.app_id, c.image))
+                c.install_issued_at = time.monotonic()
+                self.kick()
+                # Hold the device's install slot until the device shows the install finished.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(c.install_settled.wait(), timeout=self.settings.install_settle_timeout)
+            finally:
+                c.install_settled = None
+
+    async def _entry_for(self, c: ContainerRecord) -> dict[str, Any]:
+        addr = None
+        if self._allocator is not None:
+            if not self._gateway_checked:
+                await self._discover_gateway()
+            addr = self._allocator.allocate(c.app_id)
+        return {**c.base_entry, **network.network_config(self._iface, addr)}
+
+    async def _discover_gateway(self) -> None:
+        """Use the device's own address inside podCIDR (e.g. VirtualPortGroup0's) as the gateway."""
+        self._gateway_checked = True
+        assert self._allocator is not None
+        arp = await self.source.arp()
+        for e in arp:
+            if e.mode.endswith("interface"):
+                ip = interface_address(arp, e.interface)
+                if ip and ipaddress.ip_address(ip) in self._allocator.network and self.spec.pod_cidr:
+                    used = self._allocator.in_use()
+                    self._allocator = StaticAllocator(self.spec.pod_cidr, gateway=ip)
+                    self._allocator.observe(used)
+                    log.info("static gateway device=%s gateway=%s interface=%s", self.spec.address, ip, e.interface)
+                    return
+
+    # ---- status ------------------------------------------------------------------------------
+    def _views(self, rec: PodRecord, snap: Snapshot) -> list[ContainerView]:
+        fails = {
+            n.app_id: n.message for n in snap.oper.notifications if n.app_id and "fail" in n.status.lower()
+        }
+        views = []
+        for c in rec.containers:
+            app = snap.oper.apps.get(c.app_id)
+            state = app.state if app is not None else None
+            ip = (app.ips[0] if app is not None and app.ips else None) or (c.arp_ip if state == RUNNING else None)
+            views.append(
+                ContainerView(
+                    name=c.name,
+                    image=c.image,
+                    app_id=c.app_id,
+                    state=state,
+                    restart_count=c.restart_count,
+                    started_at=c.started_at,
+                    finished_at=c.finished_at,
+                    exit_code=c.exit_code if state == STOPPED else None,
+                    restarting=state == STOPPED and c.next_restart_at is not None and not rec.deleting,
+                    backoff_seconds=c.backoff,
+                    last_terminated=c.last_terminated,
+                    error_reason=c.error_reason,
+                    error_message=c.error_message,
+                    device_message=fails.get(c.app_id, ""),
+                    ip=ip,
+                    deleted=c.done,
+                )
+            )
+        return views
+
+    def _status_of(self, rec: PodRecord, snap: Snapshot) -> PodStatus:
+        status = pod_status(
+            self._views(rec, snap),
+            restart_policy=rec.restart_policy,
+            start_time=rec.start_time,
+            host_ip=self._host_ip,
+            clock=rec.clock,
+            qos_class=(rec.pod.get("status") or {}).get("qosClass"),
+        )
+        if rec.deleting and all(c.done for c in rec.containers) and rec.final_phase == "Failed":
+            status["phase"] = "Failed"
+        return status
+
+    def _publish(self, snap: Snapshot) -> None:
+        for rec in list(self._pods.values()):
+            status = self._status_of(rec, snap)
+            if status == rec.last_status:
+                continue
+            rec.last_status = status
+            if self._callback is not None:
+                pod = copy.deepcopy(rec.pod)
+                pod["status"] = copy.deepcopy(status)
+                try:
+                    self._callback(pod)
+                except Exception:
+                    log.exception("pod status callback failed pod=%s", rec.key)
+
+    def _finish_delete(self, rec: PodRecord, snap: Snapshot) -> None:
+        log.info("pod deleted pod=%s uid=%s", rec.key, rec.uid)
+        status = self._status_of(rec, snap)
+        if status != rec.last_status and self._callback is not None:
+            pod = copy.deepcopy(rec.pod)
+            pod["status"] = status
+            try:
+                self._callback(pod)
+            except Exception:
+                log.exception("pod status callback failed pod=%s", rec.key)
+        self._pods.pop(rec.uid, None)
+        rec.gone.set()
+
+
+def _now_str() -> str:
+    from cvk.driver.xe.status import now_rfc3339
+
+    return now_rfc3339()

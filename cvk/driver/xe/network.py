@@ -1,0 +1,216 @@
+"""The network part of an app config, per ``xe.networking.interface``, exactly as the YANG defines it.
+
+Leaves of ``Cisco-IOS-XE-app-hosting-cfg`` used (``app`` list entry):
+
+VirtualPortGroup (``app-vnic gateway0 virtualportgroup <n> guest-interface <g>``)
+    ``application-network-resource/vnic-gateway-0`` = the VirtualPortGroup number ("0".."99");
+    ``virtualportgroup-guest-interface-name-1`` = the guest interface ("0".."3");
+    static: ``virtualportgroup-guest-ip-address-1`` / ``-netmask-1``, and the default gateway
+    ``virtualportgroup-application-default-gateway-1`` on guest interface
+    ``virtualportgroup-guest-interface-default-gateway-1``.
+    (The Go original wrote the VirtualPortGroup number into the guest-interface leaf and hard-coded
+    gateway "0"; this module follows the model's descriptions.)
+
+AppGigabitEthernet
+    access: ``appintf-vlan-mode`` = ``appintf-access``, ``appintf-access-interface-number`` = guest
+    interface; with ``vlanIf.vlan`` > 0 an ``appintf-vlan-rules/appintf-vlan-rule`` {vlan-id,
+    guest-interface[, guest-ip, guest-ipnetmask]}. Static addressing needs a VLAN rule.
+    trunk: ``appintf-vlan-mode`` = ``appintf-trunk``, ``appintf-guest-interface-number`` = guest
+    interface; with vlan > 0 a VLAN rule carrying ``mac-forward-enable``, ``mcast-enable``,
+    ``mirror-enable`` (and the static address); with vlan 0 the flags sit on the network resource.
+    Static: the default gateway as for VirtualPortGroup (guest interfaces 0..3).
+
+Management (``app-vnic management guest-interface <g>``)
+    ``management-interface-name`` = guest interface ("0".."3"); static:
+    ``management-guest-ip-address`` / ``-netmask``, ``management-application-gateway``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+from cvk.config.spec import (
+    AppGigabitEthernetIf,
+    AppGigMode,
+    InterfaceType,
+    ManagementIf,
+    VirtualPortGroupIf,
+    XEInterface,
+)
+from cvk.errors import InvalidInput
+
+FIELD = "xe.networking.interface"
+_VPG_NUMBER = re.compile(r"^[0-9]{1,2}$")
+
+
+@dataclasses.dataclass(frozen=True)
+class StaticAddress:
+    ip: str
+    netmask: str
+    gateway: str | None = None
+
+
+def effective_interface(iface: XEInterface | None) -> XEInterface:
+    """``None`` means VirtualPortGroup 0 with DHCP."""
+    if iface is None:
+        return XEInterface(type=InterfaceType.VIRTUAL_PORT_GROUP, virtual_port_group=VirtualPortGroupIf())
+    return iface
+
+
+def _vpg(iface: XEInterface) -> VirtualPortGroupIf:
+    if iface.virtual_port_group is None:
+        raise InvalidInput(f"{FIELD}.virtualPortGroup: required when type is VirtualPortGroup")
+    return iface.virtual_port_group
+
+
+def _appgig(iface: XEInterface) -> AppGigabitEthernetIf:
+    if iface.app_gigabit_ethernet is None:
+        raise InvalidInput(f"{FIELD}.appGigabitEthernet: required when type is AppGigabitEthernet")
+    return iface.app_gigabit_ethernet
+
+
+def _mgmt(iface: XEInterface) -> ManagementIf:
+    if iface.management is None:
+        raise InvalidInput(f"{FIELD}.management: required when type is Management")
+    return iface.management
+
+
+def appgig_guest_interface(ag: AppGigabitEthernetIf) -> int:
+    if ag.vlan_if is not None and ag.vlan_if.guest_interface is not None:
+        return ag.vlan_if.guest_interface
+    return ag.guest_interface
+
+
+def appgig_vlan(ag: AppGigabitEthernetIf) -> int:
+    return ag.vlan_if.vlan if ag.vlan_if is not None else 0
+
+
+def uses_dhcp(iface: XEInterface | None) -> bool:
+    """Whether apps get their address by DHCP (else from the static allocator over podCIDR)."""
+    iface = effective_interface(iface)
+    if iface.type == InterfaceType.VIRTUAL_PORT_GROUP:
+        return _vpg(iface).dhcp
+    if iface.type == InterfaceType.MANAGEMENT:
+        return _mgmt(iface).dhcp
+    ag = _appgig(iface)
+    if ag.vlan_if is not None and ag.vlan_if.vlan > 0:
+        return ag.vlan_if.dhcp
+    return ag.dhcp
+
+
+def validate_interface(iface: XEInterface | None) -> None:
+    """InvalidInput naming the field when the interface settings cannot be expressed in the model."""
+    iface = effective_interface(iface)
+    if iface.type == InterfaceType.VIRTUAL_PORT_GROUP:
+        vpg = _vpg(iface)
+        if not _VPG_NUMBER.match(vpg.interface):
+            raise InvalidInput(
+                f"{FIELD}.virtualPortGroup.interface: {vpg.interface!r} must be the VirtualPortGroup "
+                "number, 0..99 (e.g. \"0\" for VirtualPortGroup0)"
+            )
+        if not 0 <= vpg.guest_interface <= 3:
+            raise InvalidInput(f"{FIELD}.virtualPortGroup.guestInterface: {vpg.guest_interface} must be 0..3")
+    elif iface.type == InterfaceType.MANAGEMENT:
+        m = _mgmt(iface)
+        if not 0 <= m.guest_interface <= 3:
+            raise InvalidInput(f"{FIELD}.management.guestInterface: {m.guest_interface} must be 0..3")
+    elif iface.type == InterfaceType.APP_GIGABIT_ETHERNET:
+        ag = _appgig(iface)
+        if ag.mode not in (AppGigMode.ACCESS, AppGigMode.TRUNK):
+            raise InvalidInput(f"{FIELD}.appGigabitEthernet.mode: {ag.mode!r} must be access or trunk")
+        gi = appgig_guest_interface(ag)
+        if not 0 <= gi <= 63:
+            raise InvalidInput(f"{FIELD}.appGigabitEthernet.guestInterface: {gi} must be 0..63")
+        vlan = appgig_vlan(ag)
+        if not 0 <= vlan <= 4094:
+            raise InvalidInput(f"{FIELD}.appGigabitEthernet.vlanIf.vlan: {vlan} must be 0..4094 (0: no VLAN)")
+        if not uses_dhcp(iface) and vlan == 0:
+            raise InvalidInput(
+                f"{FIELD}.appGigabitEthernet.vlanIf.vlan: static addressing (dhcp: false) on "
+                "AppGigabitEthernet needs a VLAN (vlanIf.vlan 1..4094) to carry the guest address"
+            )
+    else:
+        raise InvalidInput(f"{FIELD}.type: {iface.type!r} must be VirtualPortGroup, AppGigabitEthernet or Management")
+
+
+def _gateway_leaves(addr: StaticAddress, guest_if: int) -> dict[str, Any]:
+    if addr.gateway is None or guest_if > 3:
+        return {}
+    return {
+        "virtualportgroup-application-default-gateway-1": addr.gateway,
+        "virtualportgroup-guest-interface-default-gateway-1": guest_if,
+    }
+
+
+def network_config(iface: XEInterface | None, addr: StaticAddress | None) -> dict[str, Any]:
+    """The network leaves of one app entry (merged into the ``app`` object)."""
+    iface = effective_interface(iface)
+    validate_interface(iface)
+    out: dict[str, Any] = {}
+    if iface.type == InterfaceType.VIRTUAL_PORT_GROUP:
+        vpg = _vpg(iface)
+        res: dict[str, Any] = {
+            "vnic-gateway-0": vpg.interface,
+            "virtualportgroup-guest-interface-name-1": str(vpg.guest_interface),
+        }
+        if addr is not None:
+            res["virtualportgroup-guest-ip-address-1"] = addr.ip
+            res["virtualportgroup-guest-ip-netmask-1"] = addr.netmask
+            res.update(_gateway_leaves(addr, vpg.guest_interface))
+        out["application-network-resource"] = res
+    elif iface.type == InterfaceType.MANAGEMENT:
+        m = _mgmt(iface)
+        res = {"management-interface-name": str(m.guest_interface)}
+        if addr is not None:
+            res["management-guest-ip-address"] = addr.ip
+            res["management-guest-ip-netmask"] = addr.netmask
+            if addr.gateway is not None:
+                res["management-application-gateway"] = addr.gateway
+        out["application-network-resource"] = res
+    else:
+        ag = _appgig(iface)
+        gi = appgig_guest_interface(ag)
+        vlan = appgig_vlan(ag)
+        vif = ag.vlan_if
+        res = {}
+        if ag.mode == AppGigMode.ACCESS:
+            res["appintf-vlan-mode"] = "appintf-access"
+            res["appintf-access-interface-number"] = gi
+        else:
+            res["appintf-vlan-mode"] = "appintf-trunk"
+            res["appintf-guest-interface-number"] = gi
+            if vlan == 0 and vif is not None:
+                res["mac-forward-enable"] = vif.mac_forwarding_enabled
+                res["mirror-enable"] = vif.mirror_enabled
+                res["mcast-enable"] = vif.multicast_enabled
+        if addr is not None:
+            res.update(_gateway_leaves(addr, gi))
+        out["application-network-resource"] = res
+        if vlan > 0:
+            rule: dict[str, Any] = {"vlan-id": vlan, "guest-interface": gi}
+            if addr is not None:
+                rule["guest-ip"] = addr.ip
+                rule["guest-ipnetmask"] = addr.netmask
+            if ag.mode == AppGigMode.TRUNK and vif is not None:
+                rule["mac-forward-enable"] = vif.mac_forwarding_enabled
+                rule["mirror-enable"] = vif.mirror_enabled
+                rule["mcast-enable"] = vif.multicast_enabled
+            out["appintf-vlan-rules"] = {"appintf-vlan-rule": [rule]}
+    return out
+
+
+def static_ip_of(app_cfg: dict[str, Any]) -> str | None:
+    """The static guest address configured in an app entry (any interface type), if any."""
+    res = app_cfg.get("application-network-resource") or {}
+    for leaf in ("virtualportgroup-guest-ip-address-1", "management-guest-ip-address"):
+        if res.get(leaf):
+            return str(res[leaf])
+    rules = (app_cfg.get("appintf-vlan-rules") or {}).get("appintf-vlan-rule") or []
+    if isinstance(rules, dict):
+        rules = [rules]
+    for rule in rules:
+        if isinstance(rule, dict) and rule.get("guest-ip"):
+            return str(rule["guest-ip"])
+    return None
