@@ -14,6 +14,7 @@ from cvk.kube.errors import (
     NotFoundError,
     UnauthorizedError,
 )
+from cvk.kube.informer import Informer, object_key
 from cvk.kube.workqueue import PermanentError, WorkQueue
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "ConflictError",
     "ForbiddenError",
     "GoneError",
+    "Informer",
     "InvalidError",
     "KubeClient",
     "KubeConfig",
@@ -32,4 +34,5 @@ __all__ = [
     "WatchEvent",
     "WorkQueue",
     "load_config",
+    "object_key",
 ]

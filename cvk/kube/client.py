@@ -20,7 +20,7 @@ import dataclasses
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Literal
 
 import aiohttp
@@ -356,7 +356,7 @@ class KubeClient:
         field_selector: str | None = None,
         timeout_seconds: int | None = None,
         allow_bookmarks: bool = True,
-    ) -> AsyncIterator[WatchEvent]:
+    ) -> AsyncGenerator[WatchEvent, None]:
         """Stream watch events from ``resource_version`` until the server ends the stream.
 
         Raises ``GoneError`` for 410 (HTTP status or ERROR event), ``ApiUnavailable`` when the

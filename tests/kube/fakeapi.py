@@ -108,9 +108,7 @@ class FakeApi:
             self._emit(plural, "ADDED", obj)
         return obj
 
-    def modify(
-        self, plural: str, ns: str | None, name: str, patch: dict[str, Any], *, notify: bool = True
-    ) -> None:
+    def modify(self, plural: str, ns: str | None, name: str, patch: dict[str, Any], *, notify: bool = True) -> None:
         obj = self.store[plural][(ns, name)]
         _merge(obj, copy.deepcopy(patch))
         obj["metadata"]["resourceVersion"] = self._bump()
@@ -126,9 +124,7 @@ class FakeApi:
     def bookmark(self) -> str:
         rv = self._bump()
         for w in self.watchers:
-            w.queue.put_nowait(
-                {"type": "BOOKMARK", "object": {"kind": "Pod", "metadata": {"resourceVersion": rv}}}
-            )
+            w.queue.put_nowait({"type": "BOOKMARK", "object": {"kind": "Pod", "metadata": {"resourceVersion": rv}}})
         return rv
 
     def expire_watches(self) -> None:
@@ -170,9 +166,7 @@ class FakeApi:
         body: Any = None
         if request.can_read_body:
             body = json.loads(await request.read())
-        self.requests.append(
-            Request(request.method, request.path, dict(request.query), body, dict(request.headers))
-        )
+        self.requests.append(Request(request.method, request.path, dict(request.query), body, dict(request.headers)))
         plural, ns, name, _sub = _parse(request.path)
         objects = self.store.setdefault(plural, {})
         if request.method == "GET" and name is None:

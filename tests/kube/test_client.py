@@ -220,9 +220,7 @@ def free_port() -> int:
 
 
 async def test_connection_refused_is_api_unavailable_and_get_retries() -> None:
-    client = KubeClient(
-        KubeConfig(server=f"http://127.0.0.1:{free_port()}"), max_retries=2, retry_base_delay=0.001
-    )
+    client = KubeClient(KubeConfig(server=f"http://127.0.0.1:{free_port()}"), max_retries=2, retry_base_delay=0.001)
     try:
         with pytest.raises(ApiUnavailable) as err:
             await client.get("/api/v1/nodes/n1")
@@ -271,9 +269,7 @@ async def test_list_params_patch_types_and_delete_options() -> None:
             resource_version="0",
         )
         await client.patch(paths.pods("ns", "a"), {"metadata": {"labels": {"x": "1"}}}, patch_type="merge")
-        await client.patch(
-            paths.pods("ns", "a"), [{"op": "remove", "path": "/metadata/labels/x"}], patch_type="json"
-        )
+        await client.patch(paths.pods("ns", "a"), [{"op": "remove", "path": "/metadata/labels/x"}], patch_type="json")
         await client.patch(paths.nodes("n1", "status"), {"status": {}}, patch_type="strategic")
         await client.patch(
             paths.leases("kube-node-lease", "n1"),
@@ -399,15 +395,11 @@ async def test_watch_http_410_raises_gone_and_other_errors_are_yielded() -> None
         with pytest.raises(GoneError):
             async for _ in client.watch(paths.pods(), resource_version="1"):
                 pass
-    lines = [
-        ev("ERROR", {"kind": "Status", "code": 500, "reason": "InternalError", "message": "etcd hiccup"})
-    ]
+    lines = [ev("ERROR", {"kind": "Status", "code": 500, "reason": "InternalError", "message": "etcd hiccup"})]
     async with client_for(watch_app(lines)) as client:
         events = [e async for e in client.watch(paths.pods(), resource_version="1")]
     assert events == [
-        WatchEvent(
-            "ERROR", {"kind": "Status", "code": 500, "reason": "InternalError", "message": "etcd hiccup"}
-        )
+        WatchEvent("ERROR", {"kind": "Status", "code": 500, "reason": "InternalError", "message": "etcd hiccup"})
     ]
 
 
@@ -519,10 +511,7 @@ def test_paths() -> None:
     assert paths.pods() == "/api/v1/pods"
     assert paths.pods("ns", "a b/c", "status") == "/api/v1/namespaces/ns/pods/a%20b%2Fc/status"
     assert paths.nodes("n1", "status") == "/api/v1/nodes/n1/status"
-    assert (
-        paths.leases("kube-node-lease", "n1")
-        == "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1"
-    )
+    assert paths.leases("kube-node-lease", "n1") == "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1"
     assert paths.events("ns", "e.1") == "/api/v1/namespaces/ns/events/e.1"
     assert paths.configmaps("ns") == "/api/v1/namespaces/ns/configmaps"
     assert paths.secrets("ns", "s") == "/api/v1/namespaces/ns/secrets/s"

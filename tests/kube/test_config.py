@@ -80,9 +80,7 @@ def test_explicit_path_must_exist(tmp_path: Path) -> None:
     assert str(missing) in str(err.value)
 
 
-def test_explicit_path_wins_over_everything(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clean_env: Path
-) -> None:
+def test_explicit_path_wins_over_everything(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clean_env: Path) -> None:
     explicit = simple(tmp_path / "explicit.yaml", server="https://explicit:6443")
     monkeypatch.setenv("KUBECONFIG", str(simple(tmp_path / "env.yaml", server="https://env:6443")))
     simple(clean_env / ".kube" / "config", server="https://home:6443")
@@ -103,9 +101,7 @@ def test_kubeconfig_env_wins_over_home_and_in_cluster(
     assert load_config().server == "https://env:6443"
 
 
-def test_home_config_wins_over_in_cluster(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clean_env: Path
-) -> None:
+def test_home_config_wins_over_in_cluster(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clean_env: Path) -> None:
     simple(clean_env / ".kube" / "config", server="https://home:6443", namespace="team")
     in_cluster(monkeypatch, tmp_path)
     cfg = load_config()

@@ -64,9 +64,7 @@ async def test_waiting_keys_are_deduplicated() -> None:
     queue.enqueue_rate_limited("a")
     assert len(queue) == 2
     async with running(queue):
-        await eventually(
-            lambda: sorted(rec.calls) == ["a", "b"] and queue.processing == 0 and len(queue) == 0
-        )
+        await eventually(lambda: sorted(rec.calls) == ["a", "b"] and queue.processing == 0 and len(queue) == 0)
     assert sorted(rec.calls) == ["a", "b"]
 
 
