@@ -16,6 +16,10 @@ import enum
 from typing import Any
 
 
+MIN_BACKOFF = 0.01  # seconds; keeps a zero-length crash loop from spinning in one instant
+MAX_STEPS = 100_000  # transitions applied per advance(): bounds a catch-up after a long absence
+
+
 class AppState(enum.StrEnum):
     INSTALLING = "INSTALLING"
     DEPLOYED = "DEPLOYED"
@@ -35,7 +39,8 @@ class Timings:
 
     def backoff(self, attempt: int) -> float:
         """Delay before restart number ``attempt + 1``: doubles each time, capped at 30x the base."""
-        return float(min(self.restart_backoff * (2 ** min(attempt, 16)), self.restart_backoff * 30))
+        base = max(self.restart_backoff, MIN_BACKOFF)
+        return float(min(base * (2 ** min(attempt, 16)), base * 30))
 
 
 @dataclasses.dataclass
@@ -109,7 +114,7 @@ class App:
     def advance(self, now: float, timings: Timings, restart_policy: str, fail_installs: bool) -> bool:
         """Apply every transition due by ``now``. Returns True when anything changed."""
         changed = False
-        while True:
+        for _step in range(MAX_STEPS):
             if self.state == AppState.INSTALLING:
                 due = self.state_since + timings.install
                 if now < due:
