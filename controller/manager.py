@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -176,10 +177,9 @@ class Manager:
         self.reconciler = DeviceReconciler(client, recorder, self.opts.controller, self.devices.list)
         self.queue = WorkQueue("ciscodevices", self._handle)
 
-        self.devices.add_handler(self._on_device, lambda _old, new: self._on_device(new), self._on_device)
-        for informer, handler in ((self.deployments, self._on_owned), (self.nodes, self._on_node),
-                                  (self.secrets, self._on_secret)):
-            informer.add_handler(handler, lambda _old, new, h=handler: h(new), handler)
+        for informer, handler in ((self.devices, self._on_device), (self.deployments, self._on_owned),
+                                  (self.nodes, self._on_node), (self.secrets, self._on_secret)):
+            informer.add_handler(handler, _on_update(handler), handler)
 
         informers = [self.devices, self.deployments, self.nodes, self.secrets]
         for informer in informers:
@@ -216,6 +216,12 @@ class Manager:
             await asyncio.sleep(self.opts.resync_seconds)
             for device in self.devices.list():
                 self.queue.enqueue(_key(device))
+
+
+def _on_update(handler: Callable[[Obj], None]) -> Callable[[Obj, Obj], None]:
+    def on_update(_old: Obj, new: Obj) -> None:
+        handler(new)
+    return on_update
 
 
 def device_path_all() -> str:
