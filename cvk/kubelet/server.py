@@ -28,7 +28,11 @@ from cvk.kubelet import stats as statsfmt
 from cvk.kubelet.auth import Authenticator, AuthError, Authorizer, ReviewClient, User, attributes_for
 from cvk.kubelet.httperrors import error_response
 from cvk.kubelet.logs import serve_container_logs
+from cvk.kubelet.portforward import serve_port_forward
+from cvk.kubelet.remotecommand import Target, driver_supports, parse_stream_options
+from cvk.kubelet.spdyexec import serve_spdy_exec
 from cvk.kubelet.tls import server_ssl_context
+from cvk.kubelet.wsstream import is_websocket_request, serve_websocket
 from cvk.options import RunOptions
 
 log = logging.getLogger(__name__)
@@ -131,6 +135,15 @@ class KubeletServer:
             r.add_get(path, self._metrics_resource)
         r.add_get("/healthz", _ok)
         r.add_get("/readyz", _ok)
+        for kind in ("exec", "attach"):
+            handler = self._remotecommand_handler(kind)
+            for path in (f"/{kind}/{{namespace}}/{{pod}}/{{container}}",
+                         f"/{kind}/{{namespace}}/{{pod}}/{{uid}}/{{container}}"):
+                r.add_route("GET", path, handler)
+                r.add_route("POST", path, handler)
+        for path in ("/portForward/{namespace}/{pod}", "/portForward/{namespace}/{pod}/{uid}"):
+            r.add_route("GET", path, self._port_forward)
+            r.add_route("POST", path, self._port_forward)
         return app
 
     @web.middleware
@@ -204,6 +217,37 @@ class KubeletServer:
         resp = web.Response(body=body.encode(), status=200)
         resp.headers["Content-Type"] = statsfmt.PROMETHEUS_CONTENT_TYPE
         return resp
+
+    def _remotecommand_handler(self, kind: str) -> Handler:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            m = request.match_info
+            if "uid" in m:
+                self.check_pod_uid(m["namespace"], m["pod"], m["uid"])
+            target = Target(kind, m["namespace"], m["pod"], m["container"])
+            opts = parse_stream_options(request.query, kind)
+            if not driver_supports(self.driver, kind):
+                return web.Response(status=501, text=f"501 not implemented: {kind} is not supported by "
+                                    f"the {type(self.driver).__name__} driver\n")
+            if is_websocket_request(request):
+                return await serve_websocket(request, self.driver, target, opts)
+            return await serve_spdy_exec(
+                request, self.driver, target, opts,
+                creation_timeout=self.stream_creation_timeout, idle_timeout=self.stream_idle_timeout,
+            )
+
+        return handler
+
+    async def _port_forward(self, request: web.Request) -> web.StreamResponse:
+        m = request.match_info
+        if "uid" in m:
+            self.check_pod_uid(m["namespace"], m["pod"], m["uid"])
+        if not driver_supports(self.driver, "portforward"):
+            return web.Response(status=501, text=f"501 not implemented: port-forward is not supported by "
+                                f"the {type(self.driver).__name__} driver\n")
+        return await serve_port_forward(
+            request, self.driver, m["namespace"], m["pod"],
+            creation_timeout=self.stream_creation_timeout, idle_timeout=self.stream_idle_timeout,
+        )
 
     def check_pod_uid(self, namespace: str, pod: str, uid: str) -> None:
         """Raise NotFound unless the API pod ns/pod bound to this node has ``uid``."""
