@@ -108,7 +108,8 @@ def test_invalid_ciscodevice_is_rejected_by_the_schema(sandbox: Sandbox) -> None
 
 
 def test_invalid_ciscodevice_is_reported_in_its_conditions(sandbox: Sandbox) -> None:
-    doc = {"apiVersion": "cisco.vk/v1alpha1", "kind": "CiscoDevice", "metadata": {"name": "nosecret", "namespace": DEMO_NS},
+    doc = {"apiVersion": "cisco.vk/v1alpha1", "kind": "CiscoDevice",
+           "metadata": {"name": "nosecret", "namespace": DEMO_NS},
            "spec": {"driver": "FAKE", "address": "10.0.0.9", "username": "admin",
                     "credentialSecretRef": {"name": "does-not-exist"}}}
     sandbox.apply(doc)
