@@ -14,6 +14,7 @@ from cvk.kube.errors import (
     NotFoundError,
     UnauthorizedError,
 )
+from cvk.kube.events import EventRecorder
 from cvk.kube.informer import Informer, object_key
 from cvk.kube.workqueue import PermanentError, WorkQueue
 
@@ -22,6 +23,7 @@ __all__ = [
     "ApiError",
     "ApiUnavailable",
     "ConflictError",
+    "EventRecorder",
     "ForbiddenError",
     "GoneError",
     "Informer",
