@@ -30,7 +30,15 @@ from cvk.config.spec import DeviceSpec
 from cvk.driver.base import Driver, NodeResources, Pod, PodCallback, PodStatus
 from cvk.driver.xe import naming, network, paths
 from cvk.driver.xe.ipam import StaticAllocator
-from cvk.driver.xe.oper import RUNNING, STOPPED, interface_address, ip_for_macs, parse_hardware
+from cvk.driver.xe.oper import (
+    ERROR,
+    EXITED,
+    RUNNING,
+    exit_code_in,
+    interface_address,
+    ip_for_macs,
+    parse_hardware,
+)
 from cvk.driver.xe.reconciler import Action, Context, Desired, Observation, decide
 from cvk.driver.xe.records import ContainerRecord, PodRecord, build_pod_record, skeleton_record
 from cvk.driver.xe.snapshot import Snapshot, SnapshotSource
@@ -394,7 +402,7 @@ class XEDriver(Driver):
                     continue
                 if c.busy or c.desired is not Desired.RUNNING:
                     return True
-                steady_stop = c.observed_state == STOPPED and c.next_restart_at is None
+                steady_stop = c.observed_state in EXITED and c.next_restart_at is None
                 if c.observed_state != RUNNING and not steady_stop:
                     return True
         return False
@@ -472,7 +480,6 @@ class XEDriver(Driver):
 
     def _observe_container(self, rec: PodRecord, c: ContainerRecord, snap: Snapshot, now: float) -> None:
         state = snap.state_of(c.app_id)
-        app = snap.oper.apps.get(c.app_id)
         if c.install_settled is not None and state not in (None, "INSTALLING"):
             c.install_settled.set()
         if state is not None and c.install_issued_at is not None and state != "INSTALLING":
@@ -484,14 +491,16 @@ class XEDriver(Driver):
                 c.failures = 0
                 c.not_before = 0.0
             if state == RUNNING:
-                if c.started_at is None or c.observed_state == STOPPED or c.finished_at is not None:
+                if c.started_at is None or c.observed_state in EXITED or c.finished_at is not None:
                     c.started_at = _now_str()
                 c.finished_at = None
                 c.exit_code = None
                 c.next_restart_at = None
-            elif state == STOPPED:
+            elif state in EXITED:
                 c.finished_at = c.finished_at or _now_str()
-                c.exit_code = app.exit_code if app is not None else None
+                c.exit_code = self._exit_code(c.app_id, snap)
+                if c.exit_code is None and state == ERROR:
+                    c.exit_code = 1
                 policy_restarts = rec.restart_policy == "Always" or (
                     rec.restart_policy == "OnFailure" and c.exit_code != 0
                 )
@@ -502,6 +511,19 @@ class XEDriver(Driver):
             if c.observed_state == RUNNING or state != RUNNING:
                 c.arp_ip = None if state != RUNNING else c.arp_ip
             c.observed_state = state
+
+    @staticmethod
+    def _exit_code(app_id: str, snap: Snapshot) -> int | None:
+        """The exit code the device reports for an exited app (process status, then notifications)."""
+        app = snap.oper.apps.get(app_id)
+        if app is not None and app.exit_code is not None:
+            return app.exit_code
+        for n in reversed(snap.oper.notifications):
+            if n.app_id == app_id:
+                code = exit_code_in(n.message)
+                if code is not None:
+                    return code
+        return None
 
     async def _fill_arp(self, snap: Snapshot) -> None:
         missing = []
@@ -532,8 +554,10 @@ class XEDriver(Driver):
                     await client.delete(paths.cfg_app(c.app_id))
                 self.source.note_unconfigured(c.app_id)
             else:
-                op = "start" if action is Action.RESTART else action.value
-                await client.rpc(paths.RPC_APP_HOSTING, paths.rpc_body(op, c.app_id))
+                op = action.value
+                if action is Action.RESTART:
+                    op = "deactivate" if c.observed_state == ERROR else "start"
+                await self._rpc(op, c.app_id)
                 if action is Action.RESTART:
                     c.last_terminated = {
                         "exitCode": c.exit_code if c.exit_code is not None else 0,
@@ -575,11 +599,22 @@ class XEDriver(Driver):
         c.error_message = message
         self._backoff(c)
 
+    async def _rpc(self, op: str, app_id: str, package: str | None = None) -> str:
+        """One app-hosting RPC. IOS-XE reports refusals as ``% Error`` text in the output ``result``."""
+        out = await self.client.rpc(paths.RPC_APP_HOSTING, paths.rpc_body(op, app_id, package))
+        result = str(paths.member(paths.member(out, "output"), "result") or "")
+        if result.lstrip().startswith("%") and "error" in result.lower():
+            message = result.lstrip().lstrip("%").strip()
+            if message.lower().startswith("error:"):
+                message = message[len("error:"):].strip()
+            raise DeviceRejected(f"{op} of app {app_id} refused: {message}", status=200, device_message=message)
+        return result
+
     async def _install(self, c: ContainerRecord) -> None:
         async with self.client.install_slot:
             c.install_settled = asyncio.Event()
             try:
-                await self.client.rpc(paths.RPC_APP_HOSTING, paths.rpc_body("install", c.app_id, c.image))
+                await self._rpc("install", c.app_id, c.image)
                 c.install_issued_at = time.monotonic()
                 self.kick()
                 # Hold the device's install slot until the device shows the install finished.
@@ -630,8 +665,8 @@ class XEDriver(Driver):
                     restart_count=c.restart_count,
                     started_at=c.started_at,
                     finished_at=c.finished_at,
-                    exit_code=c.exit_code if state == STOPPED else None,
-                    restarting=state == STOPPED and c.next_restart_at is not None and not rec.deleting,
+                    exit_code=c.exit_code if state in EXITED else None,
+                    restarting=state in EXITED and c.next_restart_at is not None and not rec.deleting,
                     backoff_seconds=c.backoff,
                     last_terminated=c.last_terminated,
                     error_reason=c.error_reason,

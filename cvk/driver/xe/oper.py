@@ -19,6 +19,8 @@ DEPLOYED = "DEPLOYED"
 ACTIVATED = "ACTIVATED"
 RUNNING = "RUNNING"
 STOPPED = "STOPPED"
+ERROR = "ERROR"
+EXITED = (STOPPED, ERROR)  # the app's process is gone; restartPolicy decides what happens next
 
 _EXIT_CODE = re.compile(r"(?:exit(?:ed)?(?:\s+code)?|exit-code)\s*[:=(]?\s*(-?\d+)", re.I)
 
@@ -60,8 +62,13 @@ class AppOper:
 
     @property
     def exit_code(self) -> int | None:
-        m = _EXIT_CODE.search(self.process_status)
-        return int(m.group(1)) if m else None
+        return exit_code_in(self.process_status)
+
+
+def exit_code_in(text: str) -> int | None:
+    """An exit code mentioned in device text ("exit 137", "Exited (1)", "exit code: 2"), if any."""
+    m = _EXIT_CODE.search(text)
+    return int(m.group(1)) if m else None
 
 
 def _int(value: Any) -> int:

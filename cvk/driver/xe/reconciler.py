@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from cvk.driver.xe.oper import ACTIVATED, DEPLOYED, RUNNING, STOPPED
+from cvk.driver.xe.oper import ACTIVATED, DEPLOYED, ERROR, EXITED, RUNNING, STOPPED
 
 
 class Desired(enum.Enum):
@@ -32,7 +32,7 @@ class Action(enum.Enum):
     INSTALL = "install"
     ACTIVATE = "activate"
     START = "start"
-    RESTART = "restart"  # start again after the app stopped (restartPolicy)
+    RESTART = "restart"  # run again after the app exited (restartPolicy): start, or deactivate from ERROR
     STOP = "stop"
     DEACTIVATE = "deactivate"
     UNINSTALL = "uninstall"
@@ -73,7 +73,7 @@ def decide(desired: Desired, obs: Observation, ctx: Context = Context()) -> Acti
             return Action.START
         if state == DEPLOYED:
             return Action.ACTIVATE
-        if state == STOPPED:
+        if state in EXITED:
             if not ctx.should_restart:
                 return Action.NONE
             return Action.RESTART if ctx.restart_due else Action.WAIT
@@ -81,7 +81,7 @@ def decide(desired: Desired, obs: Observation, ctx: Context = Context()) -> Acti
     # Walking back: DELETED removes everything, UNINSTALLED keeps the config.
     if state == RUNNING:
         return Action.STOP
-    if state in (ACTIVATED, STOPPED):
+    if state in (ACTIVATED, STOPPED, ERROR):
         return Action.DEACTIVATE
     if state == DEPLOYED:
         return Action.UNINSTALL

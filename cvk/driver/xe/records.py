@@ -108,7 +108,8 @@ def base_entry(spec: DeviceSpec, pod: Pod, container: dict[str, Any], index: int
         "application-resource-profile": profile.to_yang(),
         "run-optss": {"run-opts": lines},
         "prepend-pkg-opts": True,
-        "start": True,
+        # The reconciler drives activate and start itself, one observed step at a time.
+        "start": False,
     }
 
 

@@ -12,7 +12,7 @@ import ipaddress
 from datetime import UTC, datetime
 from typing import Any
 
-from cvk.driver.xe.oper import ACTIVATED, DEPLOYED, INSTALLING, RUNNING, STOPPED
+from cvk.driver.xe.oper import ACTIVATED, DEPLOYED, ERROR, EXITED, INSTALLING, RUNNING
 
 CONTAINER_ID_SCHEME = "cisco://"
 
@@ -39,6 +39,13 @@ class ContainerView:
     device_message: str = ""  # latest app notification text from the device
     ip: str | None = None
     deleted: bool = False  # nothing left on the device after a delete
+
+    @property
+    def effective_exit_code(self) -> int:
+        """The exit code the device reported, else 0 for STOPPED and 1 for ERROR."""
+        if self.exit_code is not None:
+            return self.exit_code
+        return 1 if self.state == ERROR else 0
 
 
 def _waiting(reason: str, message: str) -> dict[str, Any]:
@@ -78,14 +85,14 @@ def container_status(c: ContainerView) -> dict[str, Any]:
         status["ready"] = True
         status["started"] = True
         return status
-    if c.state == STOPPED and c.restarting:
+    if c.state in EXITED and c.restarting:
         status["state"] = _waiting(
             "CrashLoopBackOff",
             f"back-off {int(c.backoff_seconds)}s restarting stopped app {c.app_id}",
         )
         return status
-    if c.state == STOPPED:
-        code = c.exit_code if c.exit_code is not None else 0
+    if c.state in EXITED:
+        code = c.effective_exit_code
         term = {
             "exitCode": code,
             "reason": "Completed" if code == 0 else "Error",
@@ -122,16 +129,18 @@ def pod_phase(containers: list[ContainerView], restart_policy: str) -> str:
             succeeded += 1
         elif c.state == RUNNING:
             running += 1
-        elif c.state == STOPPED and not c.restarting:
+        elif c.state in EXITED and not c.restarting:
             stopped += 1
-            if (c.exit_code or 0) == 0:
+            if c.effective_exit_code == 0:
                 succeeded += 1
-        elif c.state == STOPPED or c.last_terminated:
+        elif c.state in EXITED or c.last_terminated:
             stopped += 1  # restarting: counts as stopped, like a container with lastTerminationState
         else:
             waiting += 1
     if not containers:
         return "Pending"
+    if all(c.deleted for c in containers):
+        return "Succeeded"
     if waiting > 0:
         return "Pending"
     if running > 0:
