@@ -244,9 +244,7 @@ class KubeClient:
                 params=_query(params),
                 data=data,
                 headers=hdrs,
-                timeout=aiohttp.ClientTimeout(
-                    total=request_timeout if request_timeout is not None else self.timeout
-                ),
+                timeout=aiohttp.ClientTimeout(total=request_timeout if request_timeout is not None else self.timeout),
                 server_hostname=self.config.tls_server_name,
                 allow_redirects=False,
             ) as resp:
@@ -310,9 +308,7 @@ class KubeClient:
     ) -> dict[str, Any]:
         content_type = PATCH_CONTENT_TYPES.get(patch_type)
         if content_type is None:
-            raise ValueError(
-                f"patch_type must be one of {', '.join(PATCH_CONTENT_TYPES)}, not {patch_type!r}"
-            )
+            raise ValueError(f"patch_type must be one of {', '.join(PATCH_CONTENT_TYPES)}, not {patch_type!r}")
         if patch_type == "json" and not isinstance(body, list):
             raise ValueError("a json patch body must be a list of operations")
         if patch_type != "json" and not isinstance(body, dict):
@@ -324,9 +320,7 @@ class KubeClient:
         params: dict[str, Any] = {"fieldManager": field_manager}
         if force:
             params["force"] = True
-        return _as_dict(
-            await self.request("PATCH", path, params=params, body=body, content_type=content_type)
-        )
+        return _as_dict(await self.request("PATCH", path, params=params, body=body, content_type=content_type))
 
     async def delete(
         self,
@@ -426,15 +420,11 @@ def _watch_event(path: str, line: bytes) -> WatchEvent:
     except (ValueError, KeyError, TypeError) as err:
         raise ApiUnavailable(f"watch {path}: malformed event line ({err})") from err
     if kind == "ERROR" and obj.get("code") == 410:
-        raise GoneError(
-            410, str(obj.get("reason") or "Expired"), str(obj.get("message") or "watch expired"), obj
-        )
+        raise GoneError(410, str(obj.get("reason") or "Expired"), str(obj.get("message") or "watch expired"), obj)
     return WatchEvent(kind, obj)
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
-    raise ApiUnavailable(
-        f"the API server answered with something that is not a JSON object: {str(value)[:200]!r}"
-    )
+    raise ApiUnavailable(f"the API server answered with something that is not a JSON object: {str(value)[:200]!r}")

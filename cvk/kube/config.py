@@ -109,9 +109,7 @@ def _load_client_cert(ctx: ssl.SSLContext, cfg: KubeConfig) -> None:
         try:
             ctx.load_cert_chain(cert_file or "", key_file)
         except (ssl.SSLError, OSError) as err:
-            raise ConfigError(
-                FIELD, f"{cfg.source}: cannot load the client certificate and key: {err}"
-            ) from err
+            raise ConfigError(FIELD, f"{cfg.source}: cannot load the client certificate and key: {err}") from err
 
 
 def _write_private(path: str, data: bytes) -> None:
@@ -126,9 +124,7 @@ def load_config(kubeconfig: str | None = None, context: str | None = None) -> Ku
     if kubeconfig is not None:
         path = Path(kubeconfig).expanduser()
         if not path.is_file():
-            raise ConfigError(
-                FIELD, f"kubeconfig file not found: {path}; fix the --kubeconfig path or leave it out"
-            )
+            raise ConfigError(FIELD, f"kubeconfig file not found: {path}; fix the --kubeconfig path or leave it out")
         return _from_files([path], context)
     env = os.environ.get("KUBECONFIG", "")
     if env.strip():
@@ -139,7 +135,10 @@ def load_config(kubeconfig: str | None = None, context: str | None = None) -> Ku
         tried.append(f"KUBECONFIG={env} (no such file)")
     else:
         tried.append("KUBECONFIG (not set)")
-    home = Path.home() / ".kube" / "config"
+    try:
+        home = Path.home() / ".kube" / "config"
+    except RuntimeError:  # no HOME and no passwd entry
+        home = Path("~/.kube/config")
     if home.is_file():
         return _from_files([home], context)
     tried.append(f"{home} (no such file)")
@@ -211,9 +210,7 @@ def _read_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def _named_entries(
-    path: Path, data: dict[str, Any], section: str, inner: str
-) -> list[tuple[str, dict[str, Any]]]:
+def _named_entries(path: Path, data: dict[str, Any], section: str, inner: str) -> list[tuple[str, dict[str, Any]]]:
     items = data.get(section) or []
     if not isinstance(items, list):
         raise ConfigError(FIELD, f"kubeconfig {path}: {section} must be a list")
@@ -223,9 +220,7 @@ def _named_entries(
             raise ConfigError(FIELD, f"kubeconfig {path}: {section}[{i}] needs a name")
         body = item.get(inner) or {}
         if not isinstance(body, dict):
-            raise ConfigError(
-                FIELD, f"kubeconfig {path}: {section}[{item['name']}].{inner} must be a mapping"
-            )
+            raise ConfigError(FIELD, f"kubeconfig {path}: {section}[{item['name']}].{inner} must be a mapping")
         body = dict(body)
         for key in _PATH_FIELDS.get(inner, ()):
             value = body.get(key)
@@ -266,8 +261,7 @@ def _from_files(paths: list[Path], context: str | None) -> KubeConfig:
     if not name:
         raise ConfigError(
             FIELD,
-            f"kubeconfig {where} has no current-context; "
-            "set one (kubectl config use-context) or pass a context",
+            f"kubeconfig {where} has no current-context; set one (kubectl config use-context) or pass a context",
         )
     ctx = contexts.get(name)
     if ctx is None:
@@ -292,9 +286,7 @@ def _from_files(paths: list[Path], context: str | None) -> KubeConfig:
     uref = f"kubeconfig {user.get('__file__', where)}: users[{user_name}].user"
     server = cluster.get("server")
     if not isinstance(server, str) or not server.strip():
-        raise ConfigError(
-            FIELD, f"{cref}.server is missing; set it to the API server URL (https://host:6443)"
-        )
+        raise ConfigError(FIELD, f"{cref}.server is missing; set it to the API server URL (https://host:6443)")
     server = server.strip().rstrip("/")
     if not server.lower().startswith(("https://", "http://")):
         raise ConfigError(FIELD, f"{cref}.server {server!r} must start with https:// or http://")
@@ -319,9 +311,7 @@ def _from_files(paths: list[Path], context: str | None) -> KubeConfig:
     has_key = bool(cfg.client_key_data or cfg.client_key_file)
     if has_cert != has_key:
         missing = "client-key(-data)" if has_cert else "client-certificate(-data)"
-        raise ConfigError(
-            FIELD, f"{uref}: {missing} is missing; a client certificate needs both certificate and key"
-        )
+        raise ConfigError(FIELD, f"{uref}: {missing} is missing; a client certificate needs both certificate and key")
     if not (has_cert or cfg.token or cfg.token_file):
         for unsupported in ("exec", "auth-provider"):
             if user.get(unsupported):

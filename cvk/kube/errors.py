@@ -22,9 +22,7 @@ from cvk.errors import CvkError
 class ApiError(CvkError):
     """The API server answered with an error status (or, for ``ApiUnavailable``, did not answer)."""
 
-    def __init__(
-        self, status: int, reason: str, message: str, body: dict[str, Any] | str | None = None
-    ) -> None:
+    def __init__(self, status: int, reason: str, message: str, body: dict[str, Any] | str | None = None) -> None:
         super().__init__(f"{status} {reason}: {message}" if status else f"{reason}: {message}")
         self.status = status
         self.reason = reason
@@ -60,9 +58,7 @@ class ForbiddenError(ApiError):
 class InvalidError(ApiError):
     """422 Invalid: the object failed validation. ``causes`` lists ``{reason, message, field}``."""
 
-    def __init__(
-        self, status: int, reason: str, message: str, body: dict[str, Any] | str | None = None
-    ) -> None:
+    def __init__(self, status: int, reason: str, message: str, body: dict[str, Any] | str | None = None) -> None:
         super().__init__(status, reason, message, body)
         causes: list[dict[str, Any]] = []
         if isinstance(body, dict):

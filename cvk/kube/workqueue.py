@@ -89,7 +89,9 @@ class WorkQueue:
             self._forgotten.add(key)
 
     def shutdown(self) -> None:
-        """Stop the workers: each finishes its current key, waiting keys are abandoned."""
+        """Stop the workers for good: each finishes its current key, waiting keys are abandoned.
+
+        Final: ``run`` returns at once on a queue that was shut down (even before it started)."""
         self._shutdown = True
         self._notify()
 
@@ -121,10 +123,7 @@ class WorkQueue:
         """Process keys with ``workers`` concurrent workers until ``shutdown()`` (or cancellation)."""
         if workers < 1:
             raise ValueError("workers must be at least 1")
-        self._shutdown = False
-        tasks = [
-            asyncio.create_task(self._worker(i), name=f"workqueue-{self.name}-{i}") for i in range(workers)
-        ]
+        tasks = [asyncio.create_task(self._worker(i), name=f"workqueue-{self.name}-{i}") for i in range(workers)]
         try:
             await asyncio.gather(*tasks)
         finally:
