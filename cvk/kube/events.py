@@ -118,7 +118,7 @@ class EventRecorder:
     def event(
         self,
         obj: dict[str, Any],
-        type_: EventType,
+        type_: EventType | str,
         reason: str,
         message: str,
         *,
@@ -131,10 +131,15 @@ class EventRecorder:
             if self._closed:
                 log.debug("event dropped: recorder closed reason=%s", reason)
                 return
+            if type_ not in ("Normal", "Warning"):
+                self.dropped += 1
+                log.warning("event dropped: type must be Normal or Warning, not %r reason=%s", type_, reason)
+                return
             involved = involved_object(obj, kind, api_version)
             if field_path:
                 involved["fieldPath"] = field_path
             if not involved.get("name"):
+                self.dropped += 1
                 log.warning("event dropped: object has no metadata.name reason=%s", reason)
                 return
             if not self._allow(involved):

@@ -126,10 +126,12 @@ async def test_never_raises() -> None:
         rec = EventRecorder(client, "c", "h")
         rec.event(pod("web"), "Normal", "R", "m")
         rec.event({}, "Normal", "R", "object without metadata")
-        rec.event({"metadata": "garbage"}, "Normal", "R", "m")  # type: ignore[dict-item]
+        rec.event({"metadata": "garbage"}, "Normal", "R", "m")
+        rec.event(pod("web"), "Info", "R", "not a valid event type")
         await rec.close()
         await client.close()
-    assert rec.failed == 1
+    assert rec.failed == 1  # the 403 (not retried)
+    assert rec.dropped == 3  # no name, malformed object, invalid type
     assert rec.created == 0
     rec.event(pod("web"), "Normal", "R", "after close")  # dropped quietly
 
