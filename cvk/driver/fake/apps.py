@@ -15,7 +15,6 @@ import dataclasses
 import enum
 from typing import Any
 
-
 MIN_BACKOFF = 0.01  # seconds; keeps a zero-length crash loop from spinning in one instant
 MAX_STEPS = 100_000  # transitions applied per advance(): bounds a catch-up after a long absence
 

@@ -92,6 +92,7 @@ class FakeDriver(Driver):
     def _load(self) -> None:
         try:
             doc = self._store.read()
+            faults = self._store.read_faults() if doc is not None else Faults()
         except StateError as err:
             raise ConfigError("device.fake.stateFile",
                               f"{err}; fix or delete the file to start with an empty device") from err
@@ -112,7 +113,7 @@ class FakeDriver(Driver):
                                   f"{self.state_file} is not a FAKE state file ({err!r}); "
                                   "delete it to start with an empty device") from err
         self._loaded = True
-        self._faults = self._store.read_faults() if doc is not None else Faults()
+        self._faults = faults
         self._catch_up(now)
         self._persist()
         log.info("FAKE device loaded", extra={"device": self.spec.address, "state_file": self.state_file,

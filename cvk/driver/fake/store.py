@@ -90,9 +90,7 @@ class StateStore:
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
+            os.replace(tmp, self.path)  # atomic: readers see the old or the new file, never half
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
