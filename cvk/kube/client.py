@@ -138,7 +138,7 @@ class KubeClient:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
-            raise RuntimeError("KubeClient is closed")
+            raise ApiUnavailable("KubeClient is closed")
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else True, limit=100)
             self._session = aiohttp.ClientSession(
@@ -197,6 +197,8 @@ class KubeClient:
         """
         method = method.upper()
         retry = method == "GET" if retry is None else retry
+        if self._closed:
+            raise ApiUnavailable("KubeClient is closed")
         attempt = 0
         while True:
             try:

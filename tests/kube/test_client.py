@@ -231,6 +231,8 @@ async def test_connection_refused_is_api_unavailable_and_get_retries() -> None:
         assert client.metrics[("create", "nodes")] == 1
     finally:
         await client.close()
+    with pytest.raises(ApiUnavailable, match="closed"):
+        await client.get("/api/v1/nodes/n1")
 
 
 async def test_timeout_is_api_unavailable() -> None:
