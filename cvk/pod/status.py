@@ -257,6 +257,7 @@ class PodStatusManager:
             if st.provider_status is not None and time.monotonic() - st.notified_at < NOTIFY_RETRY_WINDOW:
                 self._enqueue_after(key, NOTIFY_RETRY_PERIOD)  # the informer may not have it yet
             else:
+                self._state.pop(key, None)
                 log.debug("status for a pod the API does not know dropped pod=%s", key)
             return
         if is_terminal(api_pod):
