@@ -281,3 +281,69 @@ async def test_cluster_scoped_keys_and_wait_synced_timeout() -> None:
     finally:
         await inf.stop()
         await unreachable.close()
+
+
+async def test_expired_continue_token_restarts_the_list() -> None:
+    expired_once = False
+    api = FakeApi()
+
+    @web.middleware
+    async def expire_continue(request: web.Request, handler: Any) -> web.StreamResponse:
+        nonlocal expired_once
+        if request.query.get("continue") and not expired_once:
+            expired_once = True
+            status = {"kind": "Status", "code": 410, "reason": "Expired", "message": "continue token expired"}
+            return web.json_response(status, status=410)
+        return await handler(request)
+
+    api.app.middlewares.append(expire_continue)
+    for i in range(3):
+        api.add("pods", pod(f"p{i}"))
+    async with serve(api.app) as url:
+        client = KubeClient(KubeConfig(server=url), max_retries=0)
+        inf = informer_for(client)
+        log = Log()
+        inf.add_handler(log.add, log.update, log.delete)
+        await inf.start()
+        try:
+            await inf.wait_synced(5)
+            assert sorted(inf.keys()) == ["default/p0", "default/p1", "default/p2"]
+            assert [e[0] for e in log.events] == ["add"] * 3  # no duplicates from the aborted pages
+            assert inf.lists == 1
+            assert [r.query.get("continue") for r in api.calls("GET", "pods", watch=False)] == [None, None, "2"]
+        finally:
+            await inf.stop()
+            await client.close()
+
+
+async def test_watch_http_errors_retry_the_watch_without_relisting() -> None:
+    failures = 2
+    api = FakeApi()
+
+    @web.middleware
+    async def flaky_watch(request: web.Request, handler: Any) -> web.StreamResponse:
+        nonlocal failures
+        if request.query.get("watch") == "true" and failures > 0:
+            failures -= 1
+            status = {"kind": "Status", "code": 500, "reason": "InternalError", "message": "etcd down"}
+            return web.json_response(status, status=500)
+        return await handler(request)
+
+    api.app.middlewares.append(flaky_watch)
+    api.add("pods", pod("a"))
+    async with serve(api.app) as url:
+        client = KubeClient(KubeConfig(server=url), max_retries=0)
+        inf = informer_for(client)
+        await inf.start()
+        try:
+            await inf.wait_synced(5)
+            rv = inf.last_resource_version
+            await eventually(lambda: len(api.watchers) == 1)
+            assert inf.watches == 3
+            assert inf.lists == 1
+            assert api.calls("GET", "pods", watch=True)[0].query["resourceVersion"] == rv
+            api.add("pods", pod("b"))
+            await eventually(lambda: inf.get("default/b") is not None)
+        finally:
+            await inf.stop()
+            await client.close()
