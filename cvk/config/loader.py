@@ -78,9 +78,16 @@ def parse_device_spec(data: Any, root: str = "device") -> DeviceSpec:
 
 
 def spec_to_dict(spec: DeviceSpec, include_secrets: bool = False) -> dict[str, Any]:
-    """The camelCase JSON shape of ``spec`` (for the controller's ConfigMap). ``password`` is left
-    out unless ``include_secrets``. ``parse_device_spec(spec_to_dict(s, True)) == s``."""
-    skip = frozenset() if include_secrets else frozenset({"password"})
+    """The camelCase JSON shape of ``spec`` (for the controller's ConfigMap); round-trips through
+    ``parse_device_spec``. ``password`` is left out unless ``include_secrets``; with it, a password
+    replaces the ``passwordFile`` or ``credentialSecretRef`` it was resolved from (the spec would
+    be ambiguous with both)."""
+    if not include_secrets:
+        skip = frozenset({"password"})
+    elif spec.password is not None:
+        skip = frozenset({"password_file", "credential_secret_ref"})
+    else:
+        skip = frozenset()
     data = to_data(spec, skip)
     assert isinstance(data, dict)
     return data
