@@ -249,17 +249,17 @@ class SimControl:
     def close(self) -> None:
         self._session.close()
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None, **params: Any) -> Any:
+    def _call(self, method: str, endpoint: str, body: dict[str, Any] | None = None, **params: Any) -> Any:
         r = self._session.request(
             method,
-            f"{self.url}/_sim/{path}",
+            f"{self.url}/_sim/{endpoint}",
             json=body,
             params=params or None,
             timeout=self.timeout,
             verify=self.ca_file,
         )
         if r.status_code >= 300:
-            raise SimControlError(f"{method} /_sim/{path}: {r.status_code} {r.text}")
+            raise SimControlError(f"{method} /_sim/{endpoint}: {r.status_code} {r.text}")
         return r.json()
 
     # state

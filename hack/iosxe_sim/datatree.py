@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from yangson.schemanode import LeafNode, ListNode  # type: ignore[import-untyped]
+from yangson.schemanode import LeafNode, ListNode
 
 from hack.iosxe_sim.errors import RestconfError
 from hack.yang.validate import Segment, raw_key

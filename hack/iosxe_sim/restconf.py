@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from yangson.schemanode import ContainerNode, LeafNode, ListNode  # type: ignore[import-untyped]
+from yangson.schemanode import ContainerNode, LeafNode, ListNode
 
 from hack.iosxe_sim import oper
 from hack.iosxe_sim.datatree import (

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from yangson import DataModel  # type: ignore[import-untyped]
+from yangson import DataModel
 from yangson import exceptions as yex
-from yangson.enumerations import ContentType  # type: ignore[import-untyped]
-from yangson.schemanode import (  # type: ignore[import-untyped]
+from yangson.enumerations import ContentType
+from yangson.schemanode import (
     ListNode,
     RpcActionNode,
     SchemaNode,
@@ -258,7 +258,7 @@ def _wrap(chain: list[tuple[Any, Segment]], inner: dict[str, Any]) -> dict[str, 
                     raise ValueError(f"list {node.name} needs {len(node.keys)} key value(s)")
                 for (kname, kns), text in zip(node.keys, seg.keys, strict=True):
                     leaf = node.get_child(kname, kns)
-                    entry[f"{kns}:{kname}"] = raw_key(leaf, text)
+                    entry[kname if kns == node.ns else f"{kns}:{kname}"] = raw_key(leaf, text)
             body = {qname: [entry]}
         else:
             body = {qname: body}
@@ -306,7 +306,15 @@ def _message(err: BaseException) -> str:
     if isinstance(err, yex.RawMemberError):
         return "unknown element (not in the YANG model)"
     if isinstance(err, yex.RawTypeError):
-        return err.message
+        return str(err.message)
+    if isinstance(err, yex.YangTypeError):
+        value = getattr(err.instance, "value", None)
+        msg = f"invalid value {value!r}: {err.message or err.tag}"
+        ytype = getattr(getattr(err.instance, "schema_node", None), "type", None)
+        allowed = getattr(ytype, "range", None) or getattr(ytype, "length", None)
+        if allowed is not None and err.message in ("not in range", "invalid length"):
+            msg += f" (allowed {'length ' if err.message == 'invalid length' else ''}{allowed})"
+        return msg
     if isinstance(err, yex.ValidationError):
         return f"{err.tag}: {err.message}" if err.message else str(err.tag)
     return f"{type(err).__name__}: {err}"
@@ -339,7 +347,7 @@ def check(
             target = dm.schema.get_child(segs[0].name, segs[0].module)
             if target is None:
                 raise LookupError(f"no RPC {segs[0].module}:{segs[0].name}")
-            chain = []
+            chain: list[tuple[Any, Segment]] = []
         else:
             target, chain = resolve(dm, module_path_or_root)
     except (LookupError, ValueError, yex.YangsonException) as e:

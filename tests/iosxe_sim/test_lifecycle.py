@@ -116,7 +116,7 @@ def test_activation_checks_the_device_budget(sim: SimHandle) -> None:
     s.post(sim.url + APPS, json=app_config("big2", memory=budget // 2 + 1))
     for a in ("big1", "big2"):
         rpc(s, sim, "install", appid=a, package="bootflash:/hello.tar")
-        wait_for(lambda a=a: oper_state(s, sim, a) == "DEPLOYED")
+    wait_for(lambda: oper_state(s, sim, "big1") == oper_state(s, sim, "big2") == "DEPLOYED")
     assert rpc(s, sim, "activate", appid="big1").status_code == 200
     r = rpc(s, sim, "activate", appid="big2")
     assert "insufficient memory" in r.json()["Cisco-IOS-XE-rpc:output"]["result"]
