@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
 import ipaddress
 import json
@@ -126,7 +127,8 @@ class RestconfClient:
         self.port = port
         self.scheme = "https" if tls.enabled else "http"
         self.base_url = f"{self.scheme}://{_host_for_url(address)}:{port}"
-        self._auth = aiohttp.BasicAuth(username, password or "")
+        token = base64.b64encode(f"{username}:{password or ''}".encode()).decode("ascii")
+        self._auth_header = f"Basic {token}"
         self._username = username
         self._ssl: ssl.SSLContext | bool = (
             build_ssl_context(tls, ca_pem, client_cert) if tls.enabled else False
@@ -147,8 +149,7 @@ class RestconfClient:
             connector = aiohttp.TCPConnector(ssl=self._ssl, limit=self._max_connections)
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                auth=self._auth,
-                headers={"Accept": YANG_JSON},
+                headers={"Accept": YANG_JSON, "Authorization": self._auth_header},
             )
         return self._session
 
