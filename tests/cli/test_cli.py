@@ -89,7 +89,8 @@ def test_version() -> None:
     (FAKE + "  xe:\n    networking:\n      interface:\n        type: Management\n"
             "        virtualPortGroup: {dhcp: true}\n",
      "error: device.xe.networking.interface.type: is Management but the block given is virtualPortGroup"),
-    (FAKE.replace("username: admin", "usrname: admin"), 'error: device.usrname: unknown field; did you mean "username"?'),
+    (FAKE.replace("username: admin", "usrname: admin"),
+     'error: device.usrname: unknown field; did you mean "username"?'),
     (FAKE + "  port: 99999\n", "error: device.port: must be between 1 and 65535, got 99999"),
     ("device: [\n", "error: "),
 ])
