@@ -1,0 +1,429 @@
+"""Per-kind defaulting and validation of built-in objects, with the real server's field paths and
+wording (a deliberately small, strict subset: what our components and tests exercise)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import datetime
+import re
+from typing import Any
+
+from .errors import FieldProblem
+
+Obj = dict[str, Any]
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL_MSG = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start "
+    "and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is "
+    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
+_SUBDOMAIN_MSG = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must "
+    "start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+# Kinds whose names must be DNS-1123 labels rather than subdomains.
+LABEL_NAMED = frozenset({"Namespace", "Service"})
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now_micro() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(value: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def invalid_value(field: str, value: Any, detail: str) -> FieldProblem:
+    return FieldProblem(field, "FieldValueInvalid", f"Invalid value: {go_repr(value)}: {detail}")
+
+
+def required(field: str, detail: str = "") -> FieldProblem:
+    return FieldProblem(field, "FieldValueRequired", "Required value" + (f": {detail}" if detail else ""))
+
+
+def unsupported(field: str, value: Any, supported: list[str]) -> FieldProblem:
+    sup = ", ".join(f'"{s}"' for s in supported)
+    return FieldProblem(
+        field, "FieldValueNotSupported", f"Unsupported value: {go_repr(value)}: supported values: {sup}"
+    )
+
+
+def forbidden_field(field: str, detail: str) -> FieldProblem:
+    return FieldProblem(field, "FieldValueForbidden", f"Forbidden: {detail}")
+
+
+def duplicate(field: str, value: Any) -> FieldProblem:
+    return FieldProblem(field, "FieldValueDuplicate", f"Duplicate value: {go_repr(value)}")
+
+
+def immutable(field: str, value: Any) -> FieldProblem:
+    return FieldProblem(field, "FieldValueInvalid", f"Invalid value: {go_repr(value)}: field is immutable")
+
+
+def go_repr(value: Any) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        inner = ", ".join(f'"{k}":{go_repr(v)}' for k, v in value.items())
+        return "map[string]string{" + inner + "}"
+    if isinstance(value, list):
+        return "[]string{" + ", ".join(go_repr(v) for v in value) + "}"
+    return str(value)
+
+
+def validate_name(kind: str, name: str, field: str = "metadata.name") -> list[FieldProblem]:
+    if kind in LABEL_NAMED:
+        if len(name) > 63:
+            return [invalid_value(field, name, "must be no more than 63 characters")]
+        if not DNS1123_LABEL.match(name):
+            return [invalid_value(field, name, _LABEL_MSG)]
+        return []
+    if len(name) > 253:
+        return [invalid_value(field, name, "must be no more than 253 characters")]
+    if not DNS1123_SUBDOMAIN.match(name):
+        return [invalid_value(field, name, _SUBDOMAIN_MSG)]
+    return []
+
+
+def validate_labels(labels: Any, field: str) -> list[FieldProblem]:
+    out: list[FieldProblem] = []
+    if labels is None:
+        return out
+    for k, v in labels.items():
+        key_name = k.rsplit("/", 1)[-1]
+        prefix = k.rsplit("/", 1)[0] if "/" in k else ""
+        if (
+            not key_name
+            or len(key_name) > 63
+            or not _QUALIFIED_NAME.match(key_name)
+            or (prefix and not DNS1123_SUBDOMAIN.match(prefix))
+        ):
+            out.append(
+                invalid_value(
+                    field,
+                    k,
+                    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
+                    "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
+                    "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+                )
+            )
+        if not isinstance(v, str) or len(v) > 63 or not _LABEL_VALUE.match(v):
+            out.append(
+                invalid_value(
+                    field,
+                    v,
+                    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
+                    "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
+                    "'my_value',  or '12345', regex used for validation is "
+                    "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+                )
+            )
+    return out
+
+
+# --- defaults ---------------------------------------------------------------------------------
+
+
+def _default_container(c: Obj) -> None:
+    c.setdefault("terminationMessagePath", "/dev/termination-log")
+    c.setdefault("terminationMessagePolicy", "File")
+    image = c.get("image") or ""
+    tag = image.rsplit("/", 1)[-1]
+    if "imagePullPolicy" not in c:
+        c["imagePullPolicy"] = (
+            "Always" if ("@" not in tag and (":" not in tag or tag.endswith(":latest"))) else "IfNotPresent"
+        )
+    c.setdefault("resources", {})
+    for p in c.get("ports") or []:
+        if isinstance(p, dict):
+            p.setdefault("protocol", "TCP")
+
+
+def default_pod_spec(spec: Obj) -> None:
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("securityContext", {})
+    spec.setdefault("enableServiceLinks", True)
+    for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+        if isinstance(c, dict):
+            _default_container(c)
+
+
+def _qos(spec: Obj) -> str:
+    containers = [c for c in spec.get("containers") or [] if isinstance(c, dict)]
+    any_set = False
+    guaranteed = True
+    for c in containers:
+        res = c.get("resources") or {}
+        req, lim = res.get("requests") or {}, res.get("limits") or {}
+        if req or lim:
+            any_set = True
+        for r in ("cpu", "memory"):
+            if r not in lim or str(req.get(r, lim[r])) != str(lim[r]):
+                guaranteed = False
+    if not any_set:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+_DEFAULT_TOLERATIONS = (
+    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+)
+
+
+def default_object(kind: str, group: str, obj: Obj) -> None:
+    """Apply the defaults the real server (and its default admission plugins) applies on create."""
+    spec = obj.get("spec")
+    if kind == "Pod" and group == "" and isinstance(spec, dict):
+        default_pod_spec(spec)
+        tolerations = spec.setdefault("tolerations", [])
+        if isinstance(tolerations, list):
+            for t in _DEFAULT_TOLERATIONS:
+                if not any(isinstance(x, dict) and x.get("key") == t["key"] for x in tolerations):
+                    tolerations.append(dict(t))
+        spec.setdefault("priority", 0)
+        spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+        status = obj.setdefault("status", {})
+        status.setdefault("phase", "Pending")
+        status["qosClass"] = _qos(spec)
+    elif kind in ("Deployment", "ReplicaSet") and group == "apps" and isinstance(spec, dict):
+        spec.setdefault("replicas", 1)
+        spec.setdefault("revisionHistoryLimit", 10)
+        if kind == "Deployment":
+            spec.setdefault("progressDeadlineSeconds", 600)
+            strategy = spec.setdefault("strategy", {})
+            if isinstance(strategy, dict):
+                strategy.setdefault("type", "RollingUpdate")
+                if strategy["type"] == "RollingUpdate":
+                    ru = strategy.setdefault("rollingUpdate", {})
+                    if isinstance(ru, dict):
+                        ru.setdefault("maxUnavailable", "25%")
+                        ru.setdefault("maxSurge", "25%")
+        template = spec.get("template")
+        if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+            default_pod_spec(template["spec"])
+            template.setdefault("metadata", {})
+        obj.setdefault("status", {})
+    elif kind == "Namespace" and group == "":
+        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+        obj.setdefault("status", {}).setdefault("phase", "Active")
+        labels = obj["metadata"].setdefault("labels", {})
+        labels["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
+    elif kind == "Secret" and group == "":
+        obj.setdefault("type", "Opaque")
+    elif kind == "Service" and group == "" and isinstance(spec, dict):
+        spec.setdefault("type", "ClusterIP")
+        spec.setdefault("sessionAffinity", "None")
+        for p in spec.get("ports") or []:
+            if isinstance(p, dict):
+                p.setdefault("protocol", "TCP")
+                p.setdefault("targetPort", p.get("port"))
+        obj.setdefault("status", {}).setdefault("loadBalancer", {})
+    elif kind == "Node" and group == "":
+        obj.setdefault("spec", {})
+        obj.setdefault("status", {})
+
+
+def normalize_secret(obj: Obj) -> list[FieldProblem]:
+    """Fold stringData into data (base64) and check data is base64, as the real server does."""
+    problems: list[FieldProblem] = []
+    data = obj.get("data") or {}
+    for k, v in list(data.items()):
+        try:
+            base64.b64decode(v, validate=True)
+        except (binascii.Error, TypeError, ValueError):
+            problems.append(invalid_value(f"data[{k}]", v, "illegal base64 data"))
+    string_data = obj.pop("stringData", None) or {}
+    for k, v in string_data.items():
+        data[k] = base64.b64encode(str(v).encode()).decode()
+    if data:
+        obj["data"] = data
+    return problems
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def _validate_containers(containers: Any, field: str, required_list: bool) -> list[FieldProblem]:
+    out: list[FieldProblem] = []
+    if not containers:
+        if required_list:
+            out.append(required(field))
+        return out
+    seen: set[str] = set()
+    for i, c in enumerate(containers):
+        f = f"{field}[{i}]"
+        name = c.get("name") or ""
+        if not name:
+            out.append(required(f"{f}.name"))
+        elif not DNS1123_LABEL.match(name):
+            out.append(invalid_value(f"{f}.name", name, _LABEL_MSG))
+        elif name in seen:
+            out.append(duplicate(f"{f}.name", name))
+        seen.add(name)
+        if not c.get("image"):
+            out.append(required(f"{f}.image"))
+        for j, p in enumerate(c.get("ports") or []):
+            port = p.get("containerPort")
+            if port is None:
+                out.append(required(f"{f}.ports[{j}].containerPort"))
+            elif not 1 <= int(port) <= 65535:
+                out.append(
+                    invalid_value(f"{f}.ports[{j}].containerPort", port, "must be between 1 and 65535, inclusive")
+                )
+            proto = p.get("protocol", "TCP")
+            if proto not in ("TCP", "UDP", "SCTP"):
+                out.append(unsupported(f"{f}.ports[{j}].protocol", proto, ["SCTP", "TCP", "UDP"]))
+        policy = c.get("imagePullPolicy")
+        if policy not in (None, "Always", "IfNotPresent", "Never"):
+            out.append(unsupported(f"{f}.imagePullPolicy", policy, ["Always", "IfNotPresent", "Never"]))
+    return out
+
+
+def validate_pod_spec(spec: Any, field: str) -> list[FieldProblem]:
+    if not isinstance(spec, dict):
+        return [required(field)]
+    out = _validate_containers(spec.get("containers"), f"{field}.containers", True)
+    out += _validate_containers(spec.get("initContainers"), f"{field}.initContainers", False)
+    rp = spec.get("restartPolicy")
+    if rp not in (None, "Always", "OnFailure", "Never"):
+        out.append(unsupported(f"{field}.restartPolicy", rp, ["Always", "OnFailure", "Never"]))
+    grace = spec.get("terminationGracePeriodSeconds")
+    if isinstance(grace, int) and grace < 0:
+        out.append(invalid_value(f"{field}.terminationGracePeriodSeconds", grace, "must be greater than or equal to 0"))
+    return out
+
+
+_POD_UPDATE_MSG = (
+    "pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,"
+    "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),"
+    "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"
+)
+
+
+def _mutable_pod_view(spec: Obj) -> Obj:
+    s = copy.deepcopy(spec)
+    for key in ("containers", "initContainers"):
+        for c in s.get(key) or []:
+            c.pop("image", None)
+    s.pop("activeDeadlineSeconds", None)
+    s.pop("tolerations", None)
+    return s
+
+
+def validate_update(kind: str, group: str, new: Obj, old: Obj) -> list[FieldProblem]:
+    """Immutability rules checked on update."""
+    out: list[FieldProblem] = []
+    if kind == "Pod" and group == "":
+        if _mutable_pod_view(new.get("spec") or {}) != _mutable_pod_view(old.get("spec") or {}):
+            out.append(forbidden_field("spec", _POD_UPDATE_MSG))
+    elif kind in ("Deployment", "ReplicaSet") and group == "apps":
+        ns, os_ = (new.get("spec") or {}).get("selector"), (old.get("spec") or {}).get("selector")
+        if ns != os_:
+            out.append(immutable("spec.selector", ns))
+    elif kind == "CustomResourceDefinition":
+        nspec, ospec = new.get("spec") or {}, old.get("spec") or {}
+        if nspec.get("scope") != ospec.get("scope"):
+            out.append(immutable("spec.scope", nspec.get("scope")))
+        if nspec.get("group") != ospec.get("group"):
+            out.append(immutable("spec.group", nspec.get("group")))
+    return out
+
+
+def _selector_matches(selector: Obj, labels: dict[str, str]) -> bool:
+    for k, v in (selector.get("matchLabels") or {}).items():
+        if labels.get(k) != v:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def selector_matches(selector: Obj | None, labels: dict[str, str]) -> bool:
+    """metav1.LabelSelector semantics (an empty selector matches everything)."""
+    return _selector_matches(selector or {}, labels)
+
+
+def validate_object(kind: str, group: str, obj: Obj) -> list[FieldProblem]:
+    """Kind-specific checks (names are checked by the caller)."""
+    md = obj.get("metadata") or {}
+    out = validate_labels(md.get("labels"), "metadata.labels")
+    spec = obj.get("spec")
+    if kind == "Pod" and group == "":
+        out += validate_pod_spec(spec, "spec")
+    elif kind in ("Deployment", "ReplicaSet") and group == "apps":
+        spec = spec if isinstance(spec, dict) else {}
+        selector = spec.get("selector")
+        template = spec.get("template") or {}
+        tlabels = (template.get("metadata") or {}).get("labels") or {}
+        if not selector:
+            out.append(required("spec.selector"))
+        elif not (selector.get("matchLabels") or selector.get("matchExpressions")):
+            out.append(invalid_value("spec.selector", selector, "empty selector is invalid for deployment"))
+        elif not selector_matches(selector, tlabels):
+            out.append(
+                invalid_value("spec.template.metadata.labels", tlabels, "`selector` does not match template `labels`")
+            )
+        replicas = spec.get("replicas")
+        if isinstance(replicas, int) and replicas < 0:
+            out.append(invalid_value("spec.replicas", replicas, "must be greater than or equal to 0"))
+        out += validate_pod_spec(template.get("spec"), "spec.template.spec")
+        if kind == "Deployment":
+            st = (spec.get("strategy") or {}).get("type")
+            if st not in (None, "Recreate", "RollingUpdate"):
+                out.append(unsupported("spec.strategy.type", st, ["Recreate", "RollingUpdate"]))
+            if st == "Recreate" and (spec.get("strategy") or {}).get("rollingUpdate"):
+                out.append(
+                    forbidden_field(
+                        "spec.strategy.rollingUpdate", "may not be specified when strategy `type` is 'Recreate'"
+                    )
+                )
+    elif kind == "ConfigMap" and group == "":
+        for k in list((obj.get("data") or {})) + list((obj.get("binaryData") or {})):
+            if not re.match(r"^[-._a-zA-Z0-9]+$", k):
+                out.append(
+                    invalid_value(
+                        "data",
+                        k,
+                        "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+                    )
+                )
+    elif kind == "Lease" and group == "coordination.k8s.io":
+        d = (spec or {}).get("leaseDurationSeconds")
+        if isinstance(d, int) and d <= 0:
+            out.append(invalid_value("spec.leaseDurationSeconds", d, "must be greater than 0"))
+    elif (
+        kind == "Event"
+        and group == ""
+        and not (obj.get("involvedObject") or {}).get("kind")
+        and not obj.get("involvedObject")
+    ):
+        out.append(required("involvedObject"))
+    return out
