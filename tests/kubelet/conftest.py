@@ -71,3 +71,7 @@ async def start_kubelet() -> AsyncIterator[StartKubelet]:
 @pytest.fixture
 async def kubelet(start_kubelet: StartKubelet) -> Kubelet:
     return await start_kubelet()
+
+
+# The API emulator (hack/kubeapi) for the end-to-end tests.
+from hack.kubeapi.fixtures import kubeapi  # noqa: E402, F401
