@@ -175,10 +175,13 @@ def yang_library(modules: Iterable[str], dirs: Iterable[str]) -> dict[str, Any]:
     }
 
 
-@functools.lru_cache(maxsize=4)
 def data_model(modules: tuple[str, ...] = DEFAULT_MODULES, dirs: tuple[str, ...] | None = None) -> Any:
     """A cached yangson ``DataModel`` for ``modules`` (parsing the Cisco models takes a second or two)."""
-    search = dirs if dirs is not None else (str(yang_dir()),)
+    return _data_model(tuple(modules), dirs if dirs is not None else (str(yang_dir()),))
+
+
+@functools.lru_cache(maxsize=4)
+def _data_model(modules: tuple[str, ...], search: tuple[str, ...]) -> Any:
     lib = yang_library(modules, search)
     try:
         return DataModel(json.dumps(lib), list(search))

@@ -57,16 +57,16 @@ def test_rpc_input_with_and_without_wrapper() -> None:
 
 
 def test_oper_data_kind() -> None:
-    tree = {
-        "Cisco-IOS-XE-app-hosting-oper:app-hosting-oper-data": {"app": [{"name": "a", "details": {"state": "RUNNING"}}]}
-    }
-    assert v.validate("", tree, "nonconfig") == []
-    tree["Cisco-IOS-XE-app-hosting-oper:app-hosting-oper-data"]["app"][0]["details"]["state"] = 5
-    assert v.validate("", tree, "nonconfig")
+    def tree(state: Any) -> dict[str, Any]:
+        app = {"name": "a", "details": {"state": state}}
+        return {"Cisco-IOS-XE-app-hosting-oper:app-hosting-oper-data": {"app": [app]}}
+
+    assert v.validate("", tree("RUNNING"), "nonconfig") == []
+    assert v.validate("", tree(5), "nonconfig")
 
 
 def test_non_object_payload() -> None:
-    assert v.check(APPS, [1, 2])[0].tag == "malformed-message"  # type: ignore[arg-type]
+    assert v.check(APPS, [1, 2])[0].tag == "malformed-message"
 
 
 def test_yang_library_lists_imports_and_submodules() -> None:
