@@ -196,13 +196,18 @@ class ResizeDecoder:
 
 
 class ByteQueue:
-    """An async iterator of byte chunks fed by a transport; ``close()`` ends it (after the data)."""
+    """An async iterator of byte chunks fed by a transport; ``close()`` ends it (after the data).
+
+    ``buffered`` counts bytes not yet consumed; a transport that should stop reading while the
+    consumer lags awaits ``wait_below(limit)``.
+    """
 
     def __init__(self) -> None:
         self._q: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._closed = False
         self._ended = False
         self.buffered = 0
+        self._consumed = asyncio.Event()
 
     def put(self, data: bytes) -> None:
         if not self._closed and data:
@@ -213,6 +218,13 @@ class ByteQueue:
         if not self._closed:
             self._closed = True
             self._q.put_nowait(None)
+            self._consumed.set()
+
+    async def wait_below(self, limit: int) -> None:
+        """Return once fewer than ``limit`` bytes are buffered (or the queue is closed)."""
+        while self.buffered >= limit and not self._closed:
+            self._consumed.clear()
+            await self._consumed.wait()
 
     def __aiter__(self) -> ByteQueue:
         return self
@@ -225,6 +237,7 @@ class ByteQueue:
             self._ended = True
             raise StopAsyncIteration
         self.buffered -= len(item)
+        self._consumed.set()
         return item
 
 

@@ -350,19 +350,24 @@ class SpdyConnection:
             stream._remote_fin()
 
     def _apply_backpressure(self) -> None:
-        if self._pause_reading is None or self._resume_reading is None:
+        if self._pause_reading is None or self._paused:
             return
-        buffered = sum(s.data.buffered for s in self._streams.values())
-        if not self._paused and buffered > PAUSE_READING_AT:
-            self._paused = True
-            self._pause_reading()
-            asyncio.get_running_loop().create_task(self._resume_when_drained())
+        for stream in self._streams.values():
+            if stream.data.buffered > PAUSE_READING_AT:
+                self._paused = True
+                self._pause_reading()
+                asyncio.get_running_loop().create_task(self._resume_when_drained(stream))
+                return
 
-    async def _resume_when_drained(self) -> None:
-        while not self.closed.is_set():
-            if sum(s.data.buffered for s in self._streams.values()) < RESUME_READING_AT:
-                break
-            await asyncio.sleep(0.05)
+    async def _resume_when_drained(self, stream: SpdyStream) -> None:
+        closed = asyncio.ensure_future(self.closed.wait())
+        drained = asyncio.ensure_future(stream.data.wait_below(RESUME_READING_AT))
+        try:
+            await asyncio.wait({closed, drained}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closed.cancel()
+            drained.cancel()
         self._paused = False
         if self._resume_reading is not None and not self.closed.is_set():
             self._resume_reading()
+        self._apply_backpressure()

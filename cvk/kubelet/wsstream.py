@@ -44,6 +44,7 @@ PROTOCOLS: dict[str, tuple[int, bool]] = {
     "base64.channel.k8s.io": (1, True),
 }
 MAX_MESSAGE = 16 * 2**20
+STDIN_BUFFER = 2**20
 
 
 def is_websocket_request(request: web.Request) -> bool:
@@ -170,6 +171,7 @@ async def _read(
                 break
             if channel == STDIN and stdin is not None:
                 stdin.put(data)
+                await stdin.wait_below(STDIN_BUFFER)  # stop reading while the driver lags
             elif channel == RESIZE and resize is not None:
                 try:
                     for size in decoder.feed(data):
