@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import ipaddress
 import logging
 import os
 import platform
@@ -143,6 +144,12 @@ def run(config_path: str, kubeconfig: str | None, nodename: str | None, log_leve
     if (tls_cert_file is None) != (tls_key_file is None):
         missing = "--tls-key-file" if tls_key_file is None else "--tls-cert-file"
         fail(missing, "--tls-cert-file and --tls-key-file must be given together")
+    for flag, ip in (("--kubelet-address", kubelet_address), ("--node-ip", node_ip)):
+        if ip is not None:
+            try:
+                ipaddress.ip_address(ip)
+            except ValueError:
+                fail(flag, f"{ip!r} is not an IP address")
     for flag, path in (("--tls-cert-file", tls_cert_file), ("--tls-key-file", tls_key_file),
                        ("--client-ca-file", client_ca_file)):
         if path is not None and not os.path.isfile(path):

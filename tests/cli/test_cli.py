@@ -113,6 +113,8 @@ def test_missing_config_file(daemon: Captured) -> None:
     (["--tls-cert-file", "/nope.crt", "--tls-key-file", "/nope.key"], "error: --tls-cert-file: /nope.crt"),
     (["--client-ca-file", "/nope.ca"], "error: --client-ca-file: /nope.ca: no such file"),
     (["--nodename", "Bad_Name"], "error: --nodename: must be lower-case"),
+    (["--kubelet-address", "localhost"], "error: --kubelet-address: 'localhost' is not an IP address"),
+    (["--node-ip", "10.0.0"], "error: --node-ip: '10.0.0' is not an IP address"),
 ])
 def test_bad_flags_exit_2(tmp_path: Path, daemon: Captured, args: list[str], line: str) -> None:
     result = invoke("run", "--config", write(tmp_path, FAKE), *args)
