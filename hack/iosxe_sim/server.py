@@ -209,6 +209,7 @@ class SimServer:
             return self._drop(request)
         delay, fault = self.faults.take(request.method, request.path_qs)
         if delay:
+            rec.extra["latency"] = delay
             await asyncio.sleep(delay)
         if fault is not None:
             rec.fault = fault.kind
