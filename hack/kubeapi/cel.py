@@ -249,6 +249,12 @@ class Binary(Node):
 
 
 @dataclasses.dataclass(frozen=True)
+class Logic(Node):
+    op: str  # && or ||
+    operands: tuple[Node, ...]
+
+
+@dataclasses.dataclass(frozen=True)
 class Cond(Node):
     cond: Node
     then: Node
@@ -333,16 +339,16 @@ class _Parser:
         return cond
 
     def or_expr(self) -> Node:
-        node = self.and_expr()
+        operands = [self.and_expr()]
         while self.accept("||"):
-            node = Binary("||", node, self.and_expr())
-        return node
+            operands.append(self.and_expr())
+        return operands[0] if len(operands) == 1 else Logic("||", tuple(operands))
 
     def and_expr(self) -> Node:
-        node = self.relation()
+        operands = [self.relation()]
         while self.accept("&&"):
-            node = Binary("&&", node, self.relation())
-        return node
+            operands.append(self.relation())
+        return operands[0] if len(operands) == 1 else Logic("&&", tuple(operands))
 
     def relation(self) -> Node:
         node = self.addition()
@@ -826,24 +832,34 @@ class _Interp:
             raise _no_overload("-_", v)
         return _check_int(-v) if isinstance(v, int) else -v
 
+    def e_Logic(self, node: Logic) -> Any:
+        short = node.op == "||"  # the value that decides the result
+        pending: Any = None
+        for operand in node.operands:
+            v = self.soft(operand)
+            if v is short:
+                return short
+            if isinstance(v, _Error):
+                pending = pending or v
+            elif not isinstance(v, bool):
+                pending = pending or _Error(_no_overload(node.op, v))
+        if pending is not None:
+            raise pending.err
+        return not short
+
     def e_Binary(self, node: Binary) -> Any:
-        op = node.op
-        if op in ("&&", "||"):
-            short = op == "||"  # the value that decides the result
-            left = self.soft(node.left)
-            if left is short:
-                return short
-            right = self.soft(node.right)
-            if right is short:
-                return short
-            for side in (left, right):
-                if isinstance(side, _Error):
-                    raise side.err
-                if not isinstance(side, bool):
-                    raise _no_overload(op, left, right)
-            return not short
-        a = self.eval(node.left)
-        b = self.eval(node.right)
+        # Evaluate a left-leaning chain (a + b + c ...) iteratively, so long expressions do not recurse.
+        spine: list[Binary] = []
+        cur: Node = node
+        while isinstance(cur, Binary):
+            spine.append(cur)
+            cur = cur.left
+        acc = self.eval(cur)
+        for b in reversed(spine):
+            acc = self._binop(b.op, acc, self.eval(b.right))
+        return acc
+
+    def _binop(self, op: str, a: Any, b: Any) -> Any:
         if op == "==":
             return cel_equal(a, b)
         if op == "!=":
@@ -989,18 +1005,21 @@ class _Interp:
 _MISSING = object()
 
 
-def _references(node: Node, name: str) -> bool:
-    if isinstance(node, Ident):
-        return node.name == name
-    for f in dataclasses.fields(node):
-        value = getattr(node, f.name)
-        children = value if isinstance(value, tuple) else (value,)
-        for child in children:
-            if isinstance(child, tuple):
-                if any(isinstance(c, Node) and _references(c, name) for c in child):
-                    return True
-            elif isinstance(child, Node) and _references(child, name):
+def _references(root: Node, name: str) -> bool:
+    stack: list[Node] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Ident):
+            if node.name == name:
                 return True
+            continue
+        for f in dataclasses.fields(node):
+            value = getattr(node, f.name)
+            for child in value if isinstance(value, tuple) else (value,):
+                if isinstance(child, tuple):
+                    stack.extend(c for c in child if isinstance(c, Node))
+                elif isinstance(child, Node):
+                    stack.append(child)
     return False
 
 
@@ -1010,11 +1029,7 @@ class Program:
 
     source: str
     ast: Node
-
-    @property
-    def uses_old_self(self) -> bool:
-        """True for a transition rule (it reads ``oldSelf``)."""
-        return _references(self.ast, "oldSelf")
+    uses_old_self: bool  # a transition rule: it reads ``oldSelf``
 
     def evaluate(self, variables: Mapping[str, Any]) -> Any:
         try:
@@ -1031,7 +1046,8 @@ def compile_expression(source: str) -> Program:
         raise CelError(f"expression longer than {MAX_EXPRESSION_LENGTH} characters")
     if not source.strip():
         raise CelError("empty expression")
-    return Program(source, _Parser(source).parse())
+    ast = _Parser(source).parse()
+    return Program(source, ast, _references(ast, "oldSelf"))
 
 
 def evaluate(source: str, **variables: Any) -> Any:

@@ -33,6 +33,7 @@ __all__ = [
     "PatchError",
     "json_merge_patch",
     "json_patch",
+    "server_side_apply",
     "strategic_merge_patch",
 ]
 
@@ -542,3 +543,334 @@ def strategic_merge_patch(target: dict[str, Any], patch: dict[str, Any], kind: s
     if table is None:
         return json_merge_patch(target, patch)
     return _merge_map(copy.deepcopy(target), patch, table)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Server-side apply
+
+_IDENTITY_FIELDS = frozenset({"name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
+                              "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "selfLink"})
+BEFORE_FIRST_APPLY = "before-first-apply"
+
+FieldPath = tuple[str, ...]  # FieldsV1 keys: ("f:spec", 'k:{"name":"a"}', "f:image")
+
+
+def _json_key(value: JSON) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _field_set(value: JSON, table: FieldTable | None, strategy: ListStrategy | None, prefix: FieldPath,
+               out: set[FieldPath], root: bool = False, subresource: str | None = None) -> None:
+    """The FieldsV1 leaves of an applied configuration (what the applier owns)."""
+    if isinstance(value, dict) and strategy is None:
+        if not value and not root:
+            out.add(prefix)
+            return
+        for k, v in value.items():
+            if root and k in ("apiVersion", "kind"):
+                continue
+            if root and (k == "status") != (subresource == "status"):
+                continue
+            if prefix == ("f:metadata",) and k in _IDENTITY_FIELDS:
+                continue
+            if v is None:
+                continue
+            path = (*prefix, f"f:{k}")
+            meta_table = OBJECT_META if root and k == "metadata" else None
+            _field_set(v, meta_table or _sub_table(table, k), _list_strategy(table, k), path, out)
+        if prefix == ("f:metadata",) and not any(p[:1] == prefix and len(p) > 1 for p in out):
+            out.discard(prefix)
+        return
+    if isinstance(value, list) and strategy is not None:
+        for item in value:
+            if strategy.key is not None and isinstance(item, dict) and strategy.key in item:
+                elem = (*prefix, f"k:{_json_key({strategy.key: item[strategy.key]})}")
+                out.add((*elem, "."))
+                _field_set(item, strategy.item, None, elem, out)
+            elif strategy.key is None and _is_scalar(item):
+                out.add((*prefix, f"v:{_json_key(item)}"))
+            else:
+                out.add(prefix)
+        return
+    out.add(prefix)
+
+
+def _fields_to_v1(paths: set[FieldPath]) -> dict[str, Any]:
+    trie: dict[str, Any] = {}
+    for path in sorted(paths):
+        node = trie
+        for part in path:
+            node = node.setdefault(part, {})
+    return trie
+
+
+def _fields_from_v1(trie: Any, prefix: FieldPath = ()) -> set[FieldPath]:
+    out: set[FieldPath] = set()
+    if not isinstance(trie, dict) or not trie:
+        if prefix:
+            out.add(prefix)
+        return out
+    for key, sub in trie.items():
+        out |= _fields_from_v1(sub, (*prefix, key))
+    return out
+
+
+def _find_element(items: list[JSON], part: str) -> int:
+    if part.startswith("k:"):
+        key = json.loads(part[2:])
+        for i, item in enumerate(items):
+            if isinstance(item, dict) and all(_json_equal(item.get(k), v) for k, v in key.items()):
+                return i
+    elif part.startswith("v:"):
+        want = json.loads(part[2:])
+        for i, item in enumerate(items):
+            if _json_equal(item, want):
+                return i
+    elif part.startswith("i:"):
+        idx = int(part[2:])
+        return idx if idx < len(items) else -1
+    return -1
+
+
+_MISSING: Any = object()
+
+
+def _value_at(obj: JSON, path: FieldPath) -> JSON:
+    cur = obj
+    for part in path:
+        if part == ".":
+            continue
+        if part.startswith("f:"):
+            if not isinstance(cur, dict) or part[2:] not in cur:
+                return _MISSING
+            cur = cur[part[2:]]
+        elif isinstance(cur, list):
+            i = _find_element(cur, part)
+            if i < 0:
+                return _MISSING
+            cur = cur[i]
+        else:
+            return _MISSING
+    return cur
+
+
+def _remove_path(obj: JSON, path: FieldPath) -> None:
+    if not path:
+        return
+    last = path[-1]
+    if last == ".":
+        path, last = path[:-1], path[-2]
+    parent = _value_at(obj, path[:-1])
+    if last.startswith("f:"):
+        if isinstance(parent, dict):
+            parent.pop(last[2:], None)
+    elif isinstance(parent, list):
+        i = _find_element(parent, last)
+        if i >= 0:
+            del parent[i]
+
+
+def _apply_merge(live: JSON, applied: JSON, table: FieldTable | None, strategy: ListStrategy | None) -> JSON:
+    if isinstance(live, dict) and isinstance(applied, dict) and strategy is None:
+        out = dict(live)
+        for k, v in applied.items():
+            if v is None:
+                out.pop(k, None)
+            elif k in out:
+                out[k] = _apply_merge(out[k], v, _sub_table(table, k), _list_strategy(table, k))
+            else:
+                out[k] = copy.deepcopy(v)
+        return out
+    if isinstance(live, list) and isinstance(applied, list) and strategy is not None:
+        merged = list(live)
+        for item in applied:
+            if strategy.key is not None and isinstance(item, dict) and strategy.key in item:
+                part = f"k:{_json_key({strategy.key: item[strategy.key]})}"
+                i = _find_element(merged, part)
+                if i >= 0:
+                    merged[i] = _apply_merge(merged[i], item, strategy.item, None)
+                    continue
+            elif strategy.key is None and any(_json_equal(item, m) for m in merged):
+                continue
+            merged.append(copy.deepcopy(item))
+        return merged
+    return copy.deepcopy(applied)
+
+
+def _go_path(path: FieldPath) -> str:
+    """fieldpath.Path.String(): ``.spec.containers[name="a"].image``, ``.metadata.finalizers[="x"]``."""
+    out = ""
+    for part in path:
+        if part == ".":
+            continue
+        if part.startswith("f:"):
+            out += "." + part[2:]
+        elif part.startswith("k:"):
+            key = json.loads(part[2:])
+            out += "[" + ",".join(f"{k}={_json_key(v)}" for k, v in sorted(key.items())) + "]"
+        elif part.startswith("v:"):
+            out += f"[={part[2:]}]"
+        elif part.startswith("i:"):
+            out += f"[{part[2:]}]"
+    return out
+
+
+@dataclasses.dataclass
+class _Manager:
+    entry: dict[str, Any]
+    fields: set[FieldPath]
+
+    @property
+    def ident(self) -> tuple[str, str, str]:
+        return (str(self.entry.get("manager", "")), str(self.entry.get("operation", "")),
+                str(self.entry.get("subresource", "")))
+
+    def describe(self) -> str:
+        text = json.dumps(self.entry.get("manager", ""))
+        if self.entry.get("subresource"):
+            text += f" with subresource {json.dumps(self.entry['subresource'])}"
+        if self.entry.get("operation") == "Update":
+            text += f" using {self.entry.get('apiVersion', '')}"
+            if self.entry.get("time"):
+                text += f" at {self.entry['time']}"
+        return text
+
+
+def _now() -> str:
+    import datetime
+
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _live_managers(live: dict[str, Any], table: FieldTable | None, subresource: str | None) -> list[_Manager]:
+    entries = (live.get("metadata") or {}).get("managedFields")
+    if not entries:
+        # Objects written without field tracking are owned by "before-first-apply", as on a real server.
+        fields: set[FieldPath] = set()
+        _field_set(live, table, None, (), fields, root=True, subresource=subresource)
+        if not fields:
+            return []
+        entry = {"manager": BEFORE_FIRST_APPLY, "operation": "Update", "apiVersion": live.get("apiVersion", ""),
+                 "fieldsType": "FieldsV1"}
+        return [_Manager(entry, fields)]
+    out: list[_Manager] = []
+    for entry in entries:
+        if isinstance(entry, dict):
+            out.append(_Manager(dict(entry), _fields_from_v1(entry.get("fieldsV1") or {})))
+    return out
+
+
+def server_side_apply(
+    live: dict[str, Any] | None,
+    applied: dict[str, Any],
+    manager: str,
+    force: bool,
+    kind: str,
+    *,
+    subresource: str | None = None,
+) -> dict[str, Any]:
+    """Apply ``applied`` (an ``application/apply-patch+yaml`` body) for ``manager``; returns the new object.
+
+    - ``live`` None: the object is created from ``applied``.
+    - The fields of ``applied`` become ``manager``'s (a ``managedFields`` entry with operation Apply,
+      fieldsType FieldsV1); lists follow the kind's strategy table (``STRATEGIC_KINDS``): keyed lists
+      are granular per element, scalar merge lists are sets, other lists are atomic. Unknown kinds
+      (custom resources) have atomic lists.
+    - A field another manager owns whose live value differs from the applied one is a conflict:
+      ``ApplyConflict`` unless ``force``, which takes the field over.
+    - Fields ``manager`` applied before and now omits are removed unless another manager owns them.
+    - A live object without ``managedFields`` is owned by ``before-first-apply`` (operation Update).
+    - ``subresource="status"`` applies the status only; otherwise status is neither applied nor owned.
+    """
+    if not isinstance(applied, dict):
+        raise PatchError("apply patch must be a JSON or YAML object", status=400)
+    if not manager:
+        raise PatchError("fieldManager: Required value: is required for apply patch", status=400)
+    table = STRATEGIC_KINDS.get(kind)
+    body = copy.deepcopy(applied)
+    if subresource == "status":
+        scoped = {k: v for k, v in body.items() if k in ("apiVersion", "kind", "status")}
+    else:
+        scoped = {k: v for k, v in body.items() if k != "status"}
+    new_fields: set[FieldPath] = set()
+    _field_set(scoped, table, None, (), new_fields, root=True, subresource=subresource)
+    me = (manager, "Apply", subresource or "")
+    entry: dict[str, Any] = {"manager": manager, "operation": "Apply",
+                             "apiVersion": str(body.get("apiVersion", "")), "time": _now(),
+                             "fieldsType": "FieldsV1", "fieldsV1": _fields_to_v1(new_fields)}
+    if subresource:
+        entry["subresource"] = subresource
+    if live is None:
+        result = copy.deepcopy(body)
+        result.setdefault("metadata", {})["managedFields"] = [entry]
+        return result
+
+    managers = _live_managers(live, table, subresource)
+    mine = next((m for m in managers if m.ident == me), None)
+    others = [m for m in managers if m.ident != me]
+    conflicts: list[tuple[_Manager, FieldPath]] = []
+    for other in others:
+        for path in sorted(other.fields & new_fields):
+            if path and path[-1] == ".":
+                continue
+            have, want = _value_at(live, path), _value_at(scoped, path)
+            if have is not _MISSING and not _json_equal(have, want):
+                conflicts.append((other, path))
+    if conflicts and not force:
+        raise _conflict_error(conflicts)
+    if force:
+        for other, path in conflicts:
+            other.fields.discard(path)
+
+    result = _apply_merge(live, scoped, table, None)
+    assert isinstance(result, dict)
+    if mine is not None:
+        kept: set[FieldPath] = new_fields.union(*(m.fields for m in others))
+        _remove_stale(result, mine.fields - kept, kept)
+
+    entries = []
+    for m in others:
+        if not m.fields:
+            continue
+        if m.entry.get("manager") == BEFORE_FIRST_APPLY and "fieldsV1" not in m.entry:
+            m.entry["time"] = _now()
+        m.entry["fieldsV1"] = _fields_to_v1(m.fields)
+        entries.append(m.entry)
+    entries.append(entry)
+    result.setdefault("metadata", {})["managedFields"] = entries
+    return result
+
+
+def _remove_stale(obj: dict[str, Any], stale: set[FieldPath], kept: set[FieldPath]) -> None:
+    """Remove fields the applier no longer sets, keeping anything another owner (or the applier) still uses."""
+
+    def used_below(path: FieldPath) -> bool:
+        return any(q[: len(path)] == path and q != path for q in kept)
+
+    for path in sorted((p for p in stale if p and p[-1] == "."), key=len):
+        if not used_below(path[:-1]):
+            _remove_path(obj, path)
+    for path in sorted((p for p in stale if p and p[-1] != "."), key=len, reverse=True):
+        if used_below(path):
+            continue
+        if len(path) >= 2 and path[-2].startswith("k:") and path[-1][2:] in json.loads(path[-2][2:]):
+            continue  # the key of an element that stays
+        _remove_path(obj, path)
+
+
+def _conflict_error(conflicts: list[tuple[_Manager, FieldPath]]) -> ApplyConflict:
+    fields = [_go_path(p) for _, p in conflicts]
+    causes = [(str(m.entry.get("manager", "")), _go_path(p)) for m, p in conflicts]
+    if len(conflicts) == 1:
+        m, p = conflicts[0]
+        message = f"Apply failed with 1 conflict: conflict with {m.describe()}: {_go_path(p)}"
+    else:
+        by_manager: dict[str, list[str]] = {}
+        for m, p in conflicts:
+            by_manager.setdefault(m.describe(), []).append(_go_path(p))
+        lines = []
+        for desc in sorted(by_manager):
+            lines.append(f"conflicts with {desc}:")
+            lines.extend(f"- {p}" for p in by_manager[desc])
+        message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
+    return ApplyConflict(message, fields, causes)
