@@ -95,6 +95,29 @@ class _Handle:
             )
         return proc
 
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        params: Any = None,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+        token: str | None = None,
+    ) -> Any:
+        """A raw HTTPS request to the server (requests.Response), authenticated with the token."""
+        import json as _json
+
+        import requests
+
+        h = {"Authorization": f"Bearer {token or self.token}", "Accept": "application/json"}
+        if body is not None:
+            h["Content-Type"] = content_type
+        h.update(headers or {})
+        data = body if isinstance(body, (bytes, str)) or body is None else _json.dumps(body)
+        return requests.request(method, self.url + path, data=data, params=params, headers=h, verify=str(self.ca_file), timeout=30)
+
     def client(self) -> Any:
         """An official kubernetes ApiClient configured from the generated kubeconfig."""
         from kubernetes import client, config

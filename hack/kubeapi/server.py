@@ -22,6 +22,7 @@ from .api import ResourceAPI, json_response, read_body, truthy
 from .auth import Authority, User
 from .certs import CertFiles, CertificateAuthority, kubelet_client_ssl_context, server_ssl_context, write_pki
 from .controllers import Controllers
+from .openapi_pb import encode_document
 from .errors import ApiError, bad_request, conflict, forbidden, method_not_allowed, not_found
 from .resources import Registry, ResourceType
 from .storage import Backend
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_VERSION = "v1.31.4"
+USER_KEY = web.RequestKey("user", User)
 _NOT_FOUND_PATH = ApiError(404, "NotFound", "the server could not find the requested resource")
 
 
@@ -273,7 +275,7 @@ class KubeAPIServer:
             user = self._authenticate(request)
             if user is None:
                 return json_response(ApiError(401, "Unauthorized", "Unauthorized").status(), 401)
-            request["user"] = user
+            request[USER_KEY] = user
             return await handler(request)
         except ApiError as exc:
             return json_response(exc.status(), exc.code)
@@ -297,7 +299,7 @@ class KubeAPIServer:
     def _authorize(
         self, request: web.Request, verb: str, rt: ResourceType, ns: str | None, name: str, sub: str
     ) -> None:
-        user: User = request["user"]
+        user: User = request[USER_KEY]
         if "system:masters" in user.groups and not self.authority.deny_rules:
             return
         if not self.authority.allowed(user.name, verb, rt.plural, sub):
@@ -359,11 +361,14 @@ class KubeAPIServer:
     def _openapi(self, request: web.Request, rest: list[str]) -> web.StreamResponse:
         if rest == ["v2"]:
             accept = request.headers.get("Accept", "")
-            if "protobuf" in accept and "json" not in accept:
-                raise ApiError(406, "NotAcceptable", "only application/json is served for /openapi/v2")
             doc = self._openapi_cache.get("v2")
             if doc is None:
                 doc = self._openapi_cache["v2"] = openapi.v2_doc(self.registry, self.version)
+            if "protobuf" in accept and "application/json" not in accept:
+                pb = self._openapi_cache.get("v2pb")
+                if pb is None:
+                    pb = self._openapi_cache["v2pb"] = encode_document(doc)
+                return web.Response(body=pb, content_type="application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
             return json_response(doc)
         if rest == ["v3"]:
             doc = self._openapi_cache.get("v3")
@@ -580,7 +585,7 @@ class KubeAPIServer:
                 raise invalid(
                     rt.kind, rt.group, "", [required("spec.user", "at least one of user or group must be specified")]
                 )
-            return json_response(self.authority.access_review(body, rt.kind, request["user"]), 201)
+            return json_response(self.authority.access_review(body, rt.kind, request[USER_KEY]), 201)
         raise method_not_allowed(f"the server does not allow this method on the requested resource ({rt.plural})")
 
     async def virtual_list(self, request: web.Request, rt: ResourceType, ns: str | None) -> web.StreamResponse:

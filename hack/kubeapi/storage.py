@@ -122,21 +122,34 @@ class Backend:
         obj["kind"] = rt.kind
         obj.setdefault("metadata", {})
         if rt.custom:
-            return self._decode_custom(rt, obj, old)
+            return self._decode_custom(rt, obj, old, mode)
         out, warnings = typed.decode(obj, rt.group, rt.version, rt.kind, mode)
         return out, warnings, []
 
-    def _decode_custom(self, rt: ResourceType, obj: Obj, old: Obj | None) -> tuple[Obj, list[str], list[FieldProblem]]:
+    def _decode_custom(
+        self, rt: ResourceType, obj: Obj, old: Obj | None, mode: str
+    ) -> tuple[Obj, list[str], list[FieldProblem]]:
         if rt.schema is None:
             return obj, [], []
         from .schema import validate_and_default  # the schema engine (hack/kubeapi/schema.py)
 
         keep = {k: obj[k] for k in ("apiVersion", "kind", "metadata") if k in obj}
+        body = {k: v for k, v in obj.items() if k not in keep}
         result, errors = validate_and_default(obj, rt.schema, old=old)
         result = dict(result)
         result.update(keep)
+        warnings: list[str] = []
+        unknown = [p for p in _pruned(body, {k: v for k, v in result.items() if k not in keep}, "")]
+        if unknown and mode != "Ignore":
+            msgs = [f'unknown field "{u}"' for u in unknown]
+            if mode == "Strict":
+                raise bad_request(
+                    f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: strict decoding error: '
+                    + ", ".join(msgs)
+                )
+            warnings = msgs
         problems = [FieldProblem(e.field, e.type, e.message) for e in errors]
-        return result, [], problems
+        return result, warnings, problems
 
     def _raise_invalid(self, rt: ResourceType, name: str, problems: list[FieldProblem]) -> None:
         if problems:
@@ -512,9 +525,15 @@ class Backend:
                     "must have exactly one version marked as storage version",
                 )
             )
+        from .schema import check_rules
+
         for i, v in enumerate(versions):
-            if not (v.get("schema") or {}).get("openAPIV3Schema"):
+            schema = (v.get("schema") or {}).get("openAPIV3Schema")
+            if not schema:
                 out.append(objects.required(f"spec.versions[{i}].schema.openAPIV3Schema", "schemas are required"))
+                continue
+            for e in check_rules(schema, f"spec.versions[{i}].schema.openAPIV3Schema"):
+                out.append(FieldProblem(e.field, e.type, e.message))
         # The group/plural must not collide with a built-in resource.
         if (
             group
@@ -595,6 +614,23 @@ class Backend:
     def _after_write(self, rt: ResourceType, obj: Obj, old: Obj | None) -> None:
         if rt.kind == "CustomResourceDefinition" and rt.group == "apiextensions.k8s.io":
             self._register_crd(obj)
+
+
+def _pruned(before: Any, after: Any, path: str) -> list[str]:
+    """Paths present (non-null) in before and dropped from after: the fields a schema pruned."""
+    out: list[str] = []
+    if isinstance(before, dict) and isinstance(after, dict):
+        for k, v in before.items():
+            sub = f"{path}.{k}" if path else k
+            if k not in after:
+                if v is not None:
+                    out.append(sub)
+            else:
+                out.extend(_pruned(v, after[k], sub))
+    elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        for i, (b, a) in enumerate(zip(before, after, strict=True)):
+            out.extend(_pruned(b, a, f"{path}[{i}]"))
+    return out
 
 
 def validate_resource_version_param(value: str | None) -> int | None:

@@ -1,0 +1,1 @@
+from hack.kubeapi.fixtures import kubeapi, kubeapi_process  # noqa: F401
