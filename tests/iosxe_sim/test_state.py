@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from hack.iosxe_sim.state import DEPLOYED, RUNNING, Delays, DeviceState, OperationFailed, normalise_file
+from hack.iosxe_sim.state import DEPLOYED, RUNNING, Delays, DeviceState, OperationFailed, StateEvent, normalise_file
 
 
-async def next_state(q: asyncio.Queue, app_id: str, want: str) -> None:  # type: ignore[type-arg]
+async def next_state(q: asyncio.Queue[StateEvent], app_id: str, want: str) -> None:
     while True:
         ev = await asyncio.wait_for(q.get(), 5)
         if ev.kind == "app-state" and ev.app_id == app_id and ev.new == want:
@@ -23,7 +23,7 @@ async def test_subscribers_see_every_transition() -> None:
     st.add_file("bootflash:/a.tar", b"x")
     st.set_app_config("e1", {"application-name": "e1", "start": True})
     await st.install("e1", "bootflash:/a.tar")
-    seen = []
+    seen: list[str] = []
     while len(seen) < 4:
         ev = await asyncio.wait_for(q.get(), 5)
         if ev.kind == "app-state":
