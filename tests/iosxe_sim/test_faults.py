@@ -179,3 +179,21 @@ def test_files_roundtrip(iosxe_sim: SimHandle) -> None:
     assert "Deleted" in r.json()["Cisco-IOS-XE-rpc:output"]["result"]
     iosxe_sim.control.delete_file(key)
     assert iosxe_sim.control.state()["files"] == []
+
+
+def test_recorded_requests_can_be_audited_against_yang(iosxe_sim: SimHandle) -> None:
+    from hack.iosxe_sim.audit import invalid_requests
+
+    s = session(iosxe_sim)
+    s.post(iosxe_sim.url + APPS, json=app_config("ok1"))
+    s.put(iosxe_sim.url + APPS + "/app=ok1", json=app_config("ok1", memory=128))
+    rpc(s, iosxe_sim, "stop", appid="ok1")
+    s.get(iosxe_sim.url + OPER)
+    assert invalid_requests(iosxe_sim.requests()) == []
+    s.post(iosxe_sim.url + APPS, json=app_config("bad", memory=70000))
+    rpc(s, iosxe_sim, "install", appid="x", pkg="y")
+    problems = invalid_requests(iosxe_sim.requests())
+    assert len(problems) == 2
+    assert problems[0].startswith("POST /restconf/data/Cisco-IOS-XE-app-hosting-cfg:app-hosting-cfg-data/apps:")
+    assert "memory-capacity-mb" in problems[0]
+    assert "pkg" in problems[1]
