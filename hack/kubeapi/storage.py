@@ -133,6 +133,8 @@ class Backend:
             return obj, [], []
         from .schema import validate_and_default  # the schema engine (hack/kubeapi/schema.py)
 
+        md = obj.get("metadata") or {}
+        obj["metadata"] = {k: v for k, v in md.items() if v is not None and v != [] and v != {}}
         keep = {k: obj[k] for k in ("apiVersion", "kind", "metadata") if k in obj}
         body = {k: v for k, v in obj.items() if k not in keep}
         result, errors = validate_and_default(obj, rt.schema, old=old)

@@ -182,7 +182,12 @@ class _Walker:
             if typ is None:
                 self.unknown.append(sub)
                 continue
-            out[k] = self.value(v, typ, sub, struct, k)
+            if v is None:
+                continue  # Go: a nil pointer/slice/map is omitted
+            value = self.value(v, typ, sub, struct, k)
+            if value in ({}, []) and (typ.startswith("List[") or typ.startswith("Dict[")):
+                continue  # Go: omitempty drops empty slices and maps
+            out[k] = value
         return out
 
 
