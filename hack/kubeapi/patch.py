@@ -14,6 +14,8 @@ All functions are pure: they never modify their arguments and return a new objec
   ``status.containerStatuses`` and Node ``spec.taints``. Kinds without a table fall back to JSON merge
   patch (the server answers 415 for custom resources before calling this).
 - ``server_side_apply``: ``application/apply-patch+yaml``, see its docstring.
+- ``track_update``: the ``managedFields`` a create/update/patch leaves behind (operation Update), so
+  that appliers conflict with other writers as on a real server.
 
 ``PatchError.status`` is the HTTP status the real server uses for the failure (400 for a malformed
 patch document, 422 when a well-formed patch cannot be applied).
@@ -35,6 +37,7 @@ __all__ = [
     "json_patch",
     "server_side_apply",
     "strategic_merge_patch",
+    "track_update",
 ]
 
 JSON = Any
@@ -596,22 +599,34 @@ def _field_set(value: JSON, table: FieldTable | None, strategy: ListStrategy | N
 
 
 def _fields_to_v1(paths: set[FieldPath]) -> dict[str, Any]:
+    """A set of paths as a FieldsV1 trie; a field owned itself and through children gets ``.: {}``."""
     trie: dict[str, Any] = {}
     for path in sorted(paths):
         node = trie
         for part in path:
             node = node.setdefault(part, {})
+    for path in paths:
+        if path and path[-1] != ".":
+            node = trie
+            for part in path:
+                node = node[part]
+            if node and "." not in node:
+                node["."] = {}
     return trie
 
 
 def _fields_from_v1(trie: Any, prefix: FieldPath = ()) -> set[FieldPath]:
+    """FieldsV1 as paths. ``.`` under a field means the field itself; under a list element it stays."""
     out: set[FieldPath] = set()
     if not isinstance(trie, dict) or not trie:
         if prefix:
             out.add(prefix)
         return out
     for key, sub in trie.items():
-        out |= _fields_from_v1(sub, (*prefix, key))
+        if key == "." and prefix and prefix[-1].startswith("f:"):
+            out.add(prefix)
+        else:
+            out |= _fields_from_v1(sub, (*prefix, key))
     return out
 
 
@@ -848,7 +863,7 @@ def _remove_stale(obj: dict[str, Any], stale: set[FieldPath], kept: set[FieldPat
         return any(q[: len(path)] == path and q != path for q in kept)
 
     for path in sorted((p for p in stale if p and p[-1] == "."), key=len):
-        if not used_below(path[:-1]):
+        if path[:-1] not in kept and not used_below(path[:-1]):
             _remove_path(obj, path)
     for path in sorted((p for p in stale if p and p[-1] != "."), key=len, reverse=True):
         if used_below(path):
@@ -874,3 +889,63 @@ def _conflict_error(conflicts: list[tuple[_Manager, FieldPath]]) -> ApplyConflic
             lines.extend(f"- {p}" for p in by_manager[desc])
         message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
     return ApplyConflict(message, fields, causes)
+
+
+def track_update(
+    old: dict[str, Any] | None,
+    new: dict[str, Any],
+    manager: str,
+    kind: str,
+    *,
+    subresource: str | None = None,
+) -> list[dict[str, Any]]:
+    """The ``managedFields`` after a create, update or non-apply patch by ``manager``, as the real server
+    records them, so that a later server-side apply sees who owns what:
+
+    - ``manager`` (operation Update, this apiVersion and subresource) gains every field it added or
+      changed, and those fields leave the other managers (an update never conflicts);
+    - fields the write removed leave every manager; managers left with nothing are dropped;
+    - on create (``old`` None) ``manager`` owns every field it set.
+
+    ``old``'s managedFields are the starting point (none: ``before-first-apply`` owns ``old``'s fields).
+    Status fields count only for ``subresource="status"``. ``new`` is not modified.
+    """
+    table = STRATEGIC_KINDS.get(kind)
+    new_fields: set[FieldPath] = set()
+    _field_set(new, table, None, (), new_fields, root=True, subresource=subresource)
+    managers = _live_managers(old, table, subresource) if old is not None else []
+    if old is None:
+        changed = set(new_fields)
+        removed: set[FieldPath] = set()
+    else:
+        old_fields: set[FieldPath] = set()
+        _field_set(old, table, None, (), old_fields, root=True, subresource=subresource)
+        changed = set()
+        for path in new_fields:
+            have = _value_at(old, path)
+            if have is _MISSING or not _json_equal(have, _value_at(new, path)):
+                changed.add(path)
+        removed = old_fields - new_fields
+    api_version = str(new.get("apiVersion") or (old or {}).get("apiVersion") or "")
+    me = {"manager": manager, "operation": "Update", "apiVersion": api_version}
+    if subresource:
+        me["subresource"] = subresource
+
+    def is_me(entry: dict[str, Any]) -> bool:
+        return all(entry.get(k, "") == v for k, v in me.items()) and (
+            subresource is not None or not entry.get("subresource"))
+
+    mine: set[FieldPath] = set()
+    out: list[dict[str, Any]] = []
+    for m in managers:
+        if is_me(m.entry):
+            mine = m.fields
+            continue
+        m.fields -= changed | removed
+        if m.fields:
+            m.entry["fieldsV1"] = _fields_to_v1(m.fields)
+            out.append(m.entry)
+    mine = (mine - removed) | changed
+    if mine:
+        out.append({**me, "time": _now(), "fieldsType": "FieldsV1", "fieldsV1": _fields_to_v1(mine)})
+    return out

@@ -58,6 +58,8 @@ TOO_MANY = "FieldValueTooMany"
 FORBIDDEN = "FieldValueForbidden"
 DUPLICATE = "FieldValueDuplicate"
 
+ROOT = "<nil>"  # how field.Path prints the path of the object itself
+
 _RULES_SKIPPED = (
     "some validation rules were not checked because the object was invalid; correct the existing errors "
     "to complete validation"
@@ -66,7 +68,8 @@ _RULES_SKIPPED = (
 
 @dataclasses.dataclass(frozen=True)
 class FieldError:
-    """One invalid field. ``field`` is ``spec.taints[0].key`` (empty for the object itself),
+    """One invalid field. ``field`` is ``spec.taints[0].key`` (``<nil>`` for the object itself, as the
+    real server's StatusCause says),
     ``type`` the StatusCause reason (``FieldValueInvalid``...), ``message`` the server's text without
     the field (``Unsupported value: "BAD": supported values: "XE", "FAKE"``), ``detail`` its last part.
     """
@@ -78,7 +81,7 @@ class FieldError:
     value: Any = None
 
     def __str__(self) -> str:
-        return f"{self.field or '<nil>'}: {self.message}"
+        return f"{self.field or ROOT}: {self.message}"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -672,7 +675,7 @@ def validate_and_default(
         errs.append(_invalid("", None, _RULES_SKIPPED))
     else:
         _apply_rules(out, old, old is not None, schema, "", errs)
-    return out, errs
+    return out, [e if e.field else dataclasses.replace(e, field=ROOT) for e in errs]
 
 
 def check_rules(schema: Schema, path: str = "openAPIV3Schema") -> list[FieldError]:

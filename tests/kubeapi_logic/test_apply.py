@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hack.kubeapi.patch import ApplyConflict, PatchError, server_side_apply
+from hack.kubeapi.patch import ApplyConflict, PatchError, server_side_apply, track_update
 
 
 def _deployment(replicas: int = 2, containers: list[dict[str, Any]] | None = None, **meta: Any) -> dict[str, Any]:
@@ -226,3 +226,74 @@ def test_bad_apply_input(applied: Any, manager: str, message: str) -> None:
         server_side_apply(None, applied, manager, False, "Pod")
     assert info.value.message == message
     assert info.value.status == 400
+
+
+def test_applied_empty_map_survives_a_dot_entry_from_the_live_object() -> None:
+    # kubectl's client-side-apply migration writes ".: {}" for maps it owns together with their children.
+    live = {
+        "apiVersion": "cisco.vk/v1alpha1",
+        "kind": "CiscoDevice",
+        "metadata": {
+            "name": "sw1",
+            "managedFields": [
+                {
+                    "manager": "kubectl",
+                    "operation": "Apply",
+                    "apiVersion": "cisco.vk/v1alpha1",
+                    "fieldsType": "FieldsV1",
+                    "fieldsV1": {"f:spec": {"f:vpg": {".": {}, "f:dhcp": {}}, "f:driver": {}}},
+                }
+            ],
+        },
+        "spec": {"driver": "XE", "vpg": {"dhcp": True}},
+    }
+    applied = {
+        "apiVersion": "cisco.vk/v1alpha1",
+        "kind": "CiscoDevice",
+        "metadata": {"name": "sw1"},
+        "spec": {"driver": "XE", "vpg": {}},
+    }
+    obj = server_side_apply(live, applied, "kubectl", False, "CiscoDevice")
+    assert obj["spec"] == {"driver": "XE", "vpg": {}}
+    assert _entry(obj, "kubectl")["fieldsV1"] == {"f:spec": {"f:driver": {}, "f:vpg": {}}}
+
+
+def test_track_update_gives_changed_fields_to_the_writer() -> None:
+    created = _deployment(replicas=1)
+    created["metadata"]["managedFields"] = track_update(None, created, "kubectl-create", "Deployment")
+    [entry] = created["metadata"]["managedFields"]
+    assert (entry["manager"], entry["operation"], entry["apiVersion"]) == ("kubectl-create", "Update", "apps/v1")
+    assert entry["fieldsV1"]["f:spec"]["f:replicas"] == {}
+
+    scaled = copy.deepcopy(created)
+    scaled["spec"]["replicas"] = 3
+    del scaled["spec"]["template"]["metadata"]
+    scaled["metadata"]["managedFields"] = track_update(created, scaled, "kubectl-scale", "Deployment")
+    create_entry = _entry(scaled, "kubectl-create")
+    assert "f:replicas" not in create_entry["fieldsV1"]["f:spec"]
+    assert "f:metadata" not in create_entry["fieldsV1"]["f:spec"]["f:template"]
+    assert _entry(scaled, "kubectl-scale")["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
+
+    # A later apply of a different replicas value conflicts with the writer, as on a real server.
+    with pytest.raises(ApplyConflict) as info:
+        server_side_apply(scaled, _deployment(replicas=1), "kubectl", False, "Deployment")
+    assert ("kubectl-scale", ".spec.replicas") in info.value.causes
+    assert 'conflict with "kubectl-scale" using apps/v1' in info.value.message
+
+    status = copy.deepcopy(scaled)
+    status["status"] = {"replicas": 3}
+    fields = track_update(scaled, status, "kube-controller-manager", "Deployment", subresource="status")
+    ctrl = [e for e in fields if e["manager"] == "kube-controller-manager"]
+    assert ctrl[0]["subresource"] == "status"
+    assert ctrl[0]["fieldsV1"] == {"f:status": {"f:replicas": {}}}
+    assert len(fields) == 3
+
+
+def test_track_update_drops_managers_left_with_nothing() -> None:
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}}
+    obj["metadata"]["managedFields"] = track_update(None, obj, "one", "ConfigMap")
+    new = copy.deepcopy(obj)
+    new["data"] = {"a": "2"}
+    fields = track_update(obj, new, "two", "ConfigMap")
+    assert [e["manager"] for e in fields] == ["two"]
+    assert fields[0]["fieldsV1"] == {"f:data": {"f:a": {}}}
