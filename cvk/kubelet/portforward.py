@@ -24,7 +24,7 @@ from aiohttp import web
 from cvk.driver.base import Driver
 from cvk.kubelet.httperrors import message_for
 from cvk.kubelet.spdy import SpdyStream
-from cvk.kubelet.spdyexec import handshake_error, upgrade, watch_idle
+from cvk.kubelet.spdyexec import LINGER, handshake_error, upgrade, watch_idle
 from cvk.kubelet.wsstream import is_websocket_request
 
 log = logging.getLogger(__name__)
@@ -156,11 +156,15 @@ async def serve_port_forward(
 
     up = await upgrade(request, protocol, on_stream)
     idle = asyncio.ensure_future(watch_idle(up.conn, idle_timeout))
+    linger = LINGER
     try:
         await up.conn.closed.wait()
+    except asyncio.CancelledError:  # server shutdown: do not linger
+        linger = 0
+        raise
     finally:
         idle.cancel()
         for task in list(tasks):
             task.cancel()
-        await up.finish()
+        await up.finish(linger)
     return up.resp

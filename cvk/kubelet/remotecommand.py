@@ -109,6 +109,11 @@ async def run_session(driver: Driver, target: Target, opts: StreamOptions, ch: C
     closed = asyncio.ensure_future(ch.closed.wait())
     try:
         await asyncio.wait({task, closed}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:  # the server is stopping: the driver call must end too
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        raise
     finally:
         closed.cancel()
     if not task.done():

@@ -15,9 +15,10 @@ Unknown paths answer 404 "404 request not found"; a known path with the wrong me
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from aiohttp import web
@@ -116,6 +117,9 @@ class KubeletServer:
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
+        # Streaming sessions (exec, attach, port-forward) can last for hours: end them now.
+        for task in list(self._sessions):
+            task.cancel()
         if runner is not None:
             await runner.cleanup()
             log.info("kubelet API stopped node=%s", self.node_name)
@@ -228,12 +232,13 @@ class KubeletServer:
             if not driver_supports(self.driver, kind):
                 return web.Response(status=501, text=f"501 not implemented: {kind} is not supported by "
                                     f"the {type(self.driver).__name__} driver\n")
-            if is_websocket_request(request):
-                return await serve_websocket(request, self.driver, target, opts)
-            return await serve_spdy_exec(
-                request, self.driver, target, opts,
-                creation_timeout=self.stream_creation_timeout, idle_timeout=self.stream_idle_timeout,
-            )
+            with self._session():
+                if is_websocket_request(request):
+                    return await serve_websocket(request, self.driver, target, opts)
+                return await serve_spdy_exec(
+                    request, self.driver, target, opts,
+                    creation_timeout=self.stream_creation_timeout, idle_timeout=self.stream_idle_timeout,
+                )
 
         return handler
 
@@ -244,10 +249,22 @@ class KubeletServer:
         if not driver_supports(self.driver, "portforward"):
             return web.Response(status=501, text=f"501 not implemented: port-forward is not supported by "
                                 f"the {type(self.driver).__name__} driver\n")
-        return await serve_port_forward(
-            request, self.driver, m["namespace"], m["pod"],
-            creation_timeout=self.stream_creation_timeout, idle_timeout=self.stream_idle_timeout,
-        )
+        with self._session():
+            return await serve_port_forward(
+                request, self.driver, m["namespace"], m["pod"],
+                creation_timeout=self.stream_creation_timeout, idle_timeout=self.stream_idle_timeout,
+            )
+
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[None]:
+        """Track the current handler task as a streaming session so that stop() can end it."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._sessions.add(task)
+        try:
+            yield
+        finally:
+            self._sessions.discard(task)
 
     def check_pod_uid(self, namespace: str, pod: str, uid: str) -> None:
         """Raise NotFound unless the API pod ns/pod bound to this node has ``uid``."""

@@ -45,11 +45,12 @@ class Upgraded:
         self.resp = resp
         self.conn = conn
 
-    async def finish(self) -> None:
-        """GOAWAY, give the client a moment to hang up, then close the connection."""
+    async def finish(self, linger: float = LINGER) -> None:
+        """GOAWAY, give the client up to ``linger`` seconds to hang up, then close the connection."""
         self.conn.goaway()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.conn.closed.wait(), LINGER)
+        if linger > 0:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.conn.closed.wait(), linger)
         transport = self.request.transport
         if transport is not None and not transport.is_closing():
             transport.close()
@@ -161,6 +162,7 @@ async def serve_spdy_exec(
     up = await upgrade(request, protocol, on_stream)
     conn = up.conn
     idle = asyncio.ensure_future(watch_idle(conn, idle_timeout))
+    linger = LINGER
     try:
         waiter = asyncio.ensure_future(all_arrived.wait())
         lost = asyncio.ensure_future(conn.closed.wait())
@@ -198,9 +200,12 @@ async def serve_spdy_exec(
                 await streams["error"].write(message)
             await streams["error"].close()
         return up.resp
+    except asyncio.CancelledError:  # server shutdown: do not linger
+        linger = 0
+        raise
     finally:
         idle.cancel()
-        await up.finish()
+        await up.finish(linger)
 
 
 async def _pump_resize(stream: SpdyStream, sizes: SizeQueue | None) -> None:

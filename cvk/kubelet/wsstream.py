@@ -45,6 +45,8 @@ PROTOCOLS: dict[str, tuple[int, bool]] = {
 }
 MAX_MESSAGE = 16 * 2**20
 STDIN_BUFFER = 2**20
+CLOSE_WAIT = 5.0  # for the client's answer to our close frame
+SHUTDOWN_CLOSE_WAIT = 0.2
 
 
 def is_websocket_request(request: web.Request) -> bool:
@@ -106,7 +108,7 @@ async def serve_websocket(
 ) -> web.StreamResponse:
     proto = negotiate(request)
     version, b64 = PROTOCOLS.get(proto, (1, False))
-    ws = web.WebSocketResponse(protocols=(proto,) if proto else (), max_msg_size=MAX_MESSAGE)
+    ws = web.WebSocketResponse(protocols=(proto,) if proto else (), max_msg_size=MAX_MESSAGE, timeout=CLOSE_WAIT)
     await ws.prepare(request)
     writer = _Writer(ws, b64)
     stdin = ByteQueue() if opts.stdin else None
@@ -122,6 +124,7 @@ async def serve_websocket(
     ctx = f"protocol={proto or '(none)'} kind={target.kind} namespace={target.namespace} pod={target.pod}"
     log.info("remotecommand websocket session start %s", ctx)
     reader = asyncio.ensure_future(_read(ws, version, b64, stdin, resize, closed))
+    close_wait = CLOSE_WAIT
     try:
         first = STDOUT if opts.stdout else STDERR if opts.stderr else ERROR
         await writer.send(first, b"")
@@ -132,12 +135,16 @@ async def serve_websocket(
                 await writer.send(ERROR, message)
     except ConnectionResetError:
         log.info("remotecommand websocket client went away %s", ctx)
+    except asyncio.CancelledError:  # server shutdown: close without waiting for the client
+        close_wait = SHUTDOWN_CLOSE_WAIT
+        raise
     finally:
         reader.cancel()
         with contextlib.suppress(BaseException):
             await reader
         if not ws.closed:
-            await ws.close()
+            with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
+                await asyncio.wait_for(ws.close(), close_wait)
     return ws
 
 

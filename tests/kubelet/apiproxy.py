@@ -92,6 +92,9 @@ class ApiProxy:
                 path = f"/{sub}/{ns}/{name}/{container}?{urlencode(params)}"
                 await self._pipe(method, path, headers, reader, writer)
                 return False
+            if sub == "portforward":
+                await self._pipe(method, f"/portForward/{ns}/{name}", headers, reader, writer)
+                return False
             if sub == "log":
                 params = [(k, v) for k, v in query if k != "container"]
                 path = f"/containerLogs/{ns}/{name}/{container}?{urlencode(params)}"
@@ -117,7 +120,11 @@ class ApiProxy:
                 if dst.can_write_eof():
                     dst.write_eof()
 
-        await asyncio.gather(copy(reader, k_writer), copy(k_reader, writer))
+        # Like kube-apiserver's upgrade-aware proxy: when either side is done, both are closed.
+        tasks = [asyncio.ensure_future(copy(reader, k_writer)), asyncio.ensure_future(copy(k_reader, writer))]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            task.cancel()
         k_writer.close()
 
 
@@ -135,6 +142,8 @@ _DISCOVERY: dict[str, dict[str, Any]] = {
         {"name": "pods/attach", "singularName": "", "namespaced": True, "kind": "PodAttachOptions",
          "verbs": ["create", "get"]},
         {"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]},
+        {"name": "pods/portforward", "singularName": "", "namespaced": True, "kind": "PodPortForwardOptions",
+         "verbs": ["create", "get"]},
     ]},
 }
 

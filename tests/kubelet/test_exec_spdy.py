@@ -188,3 +188,13 @@ async def test_port_forward_pairs_by_request_id(start_kubelet: StartKubelet) -> 
     bad = await c.open_stream({"streamType": "data", "port": "99999", "requestID": "2"})
     assert bad.reset == spdy.REFUSED_STREAM
     await c.close()
+
+
+async def test_stop_ends_spdy_sessions(kubelet: Kubelet) -> None:
+    c = await exec_client(kubelet, "/exec/default/p1/app?command=hang&output=1")
+    await open_streams(c, "error", "stdout")
+    await asyncio.wait_for(kubelet.server.stop(), 10)
+    assert kubelet.driver.cancelled.is_set()
+    await asyncio.wait_for(c.eof.wait(), 10)
+    assert c.goaway.is_set()
+    await c.close()

@@ -169,3 +169,12 @@ async def test_port_forward_without_driver_support_is_501(kubelet: Kubelet) -> N
     async with kubelet.session.post(kubelet.url + "/portForward/default/p1") as r:
         assert r.status == 501
         assert "not implemented" in await r.text()
+
+
+async def test_stop_ends_streaming_sessions(kubelet: Kubelet) -> None:
+    ws = await connect(kubelet, "/exec/default/p1/app?command=hang&output=1")
+    await WsSession(ws).read_channel(1, b"")
+    await asyncio.wait_for(kubelet.server.stop(), 10)
+    assert kubelet.driver.cancelled.is_set()
+    msg = await asyncio.wait_for(ws.receive(), 10)
+    assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)

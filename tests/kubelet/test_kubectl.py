@@ -12,17 +12,19 @@ import asyncio
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.kubelet.apiproxy import ApiProxy
 from tests.kubelet.conftest import Kubelet, insecure_ssl
-from tests.kubelet.fakes import pod
+from tests.kubelet.fakes import TestDriver, pod
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -95,6 +97,53 @@ async def test_kubectl_exec_logs_and_exit_codes(env: Env, binary: str, extra: di
     methods = {r.split()[0] for r in env.proxy.requests if "/exec?" in r}
     websocket = minor_version(binary) >= 30 and not extra
     assert methods == ({"GET"} if websocket else {"POST"})
+
+
+@pytest.mark.skipif(not BINARIES or not shutil.which("script"), reason="kubectl or script(1) not installed")
+@pytest.mark.parametrize(("binary", "extra"), BINARIES, ids=IDS)
+async def test_kubectl_exec_tty_sends_terminal_size(env: Env, binary: str, extra: dict[str, str]) -> None:
+    # script(1) gives kubectl a pseudo-terminal of a known size, so -t really uses a TTY.
+    command = f"stty cols 91 rows 33; {binary} exec -it p1 -- sizes 1"
+    environ = {**os.environ, "KUBECONFIG": str(env.kubeconfig), "HOME": str(env.kubeconfig.parent), **extra}
+    proc = await asyncio.create_subprocess_exec(
+        "script", "-qec", command, "/dev/null", env=environ,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(b""), 60)
+    assert proc.returncode == 0, err
+    assert out.decode().strip() == "91x33"
+    assert env.kubelet.driver.exec_calls[-1][3:] == (["sizes", "1"], True)
+
+
+class EchoReversed(TestDriver):
+    async def port_forward(self, namespace: str, pod: str, port: int, reader: Any, writer: Any) -> None:
+        assert port == 7
+        async for chunk in reader:
+            await writer.write(chunk[::-1])
+
+
+@pytest.mark.skipif(not BINARIES, reason="kubectl not installed")
+@pytest.mark.parametrize(("binary", "extra"), BINARIES, ids=IDS)
+async def test_kubectl_port_forward(env: Env, binary: str, extra: dict[str, str]) -> None:
+    env.kubelet.server.driver = EchoReversed()
+    environ = {**os.environ, "KUBECONFIG": str(env.kubeconfig), "HOME": str(env.kubeconfig.parent), **extra}
+    proc = await asyncio.create_subprocess_exec(
+        binary, "port-forward", "pod/p1", ":7", "--address", "127.0.0.1", env=environ,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+        match = re.search(r"127\.0\.0\.1:(\d+) -> 7", line)
+        assert match, line
+        reader, writer = await asyncio.open_connection("127.0.0.1", int(match.group(1)))
+        writer.write(b"olleh")
+        await writer.drain()
+        assert await asyncio.wait_for(reader.readexactly(5), 30) == b"hello"
+        writer.close()
+    finally:
+        proc.terminate()
+        await proc.wait()
 
 
 def minor_version(binary: str) -> int:
