@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 STATUS_RETRIES = 5
 RESOURCES_TIMEOUT = 10.0
+REGISTER_BASE_DELAY = 0.5
+REGISTER_MAX_DELAY = 10.0
 
 
 class NodePingFailed(RuntimeError):
@@ -115,7 +117,7 @@ class NodeController:
         if first.device_ok:
             await self._refresh_resources()
         try:
-            await self._ensure_node()
+            await self._ensure_node_with_retries()
         except BaseException:
             await self.stop()
             raise
@@ -217,9 +219,24 @@ class NodeController:
         except NotFoundError:
             await self._create()
 
+    async def _ensure_node_with_retries(self) -> None:
+        """Register; API failures (unreachable, 5xx, RBAC) are retried with backoff, each logged."""
+        delay = REGISTER_BASE_DELAY
+        while True:
+            try:
+                await self._ensure_node()
+                return
+            except NodePingFailed:
+                raise
+            except ApiError as err:
+                log.error("node registration failed node=%s error=%s retry_in=%.1fs", self.node_name, err, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, REGISTER_MAX_DELAY)
+
     async def _refresh_resources(self) -> None:
         try:
-            self._resources = await asyncio.wait_for(self._driver.node_resources(), RESOURCES_TIMEOUT)
+            async with asyncio.timeout(RESOURCES_TIMEOUT):
+                self._resources = await self._driver.node_resources()
         except (DeviceError, TimeoutError) as err:
             log.warning("cannot read node resources from the device error=%s", err)
 
@@ -232,8 +249,11 @@ class NodeController:
 
     async def _status_loop(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 a cancel that lands as wait_for times out is
+            # turned into TimeoutError, and suppressing that would make this loop unkillable.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._trigger.wait(), self._opts.node_status_seconds)
+                async with asyncio.timeout(self._opts.node_status_seconds):
+                    await self._trigger.wait()
             self._trigger.clear()
             latest = self.ping.latest
             if latest is not None and latest.device_ok:

@@ -12,6 +12,7 @@ from cvk.config.spec import DeviceSpec, DriverName, Taint
 from cvk.driver.base import NodeResources
 from cvk.errors import DeviceAuthError, DeviceUnreachable
 from cvk.kube import paths
+from cvk.kube.errors import ApiUnavailable
 from cvk.node import objects
 from cvk.node.controller import NodeController, NodePingFailed
 from cvk.node.lease import MAX_UPDATE_RETRIES, LeaseController
@@ -315,3 +316,16 @@ async def test_controller_recreates_deleted_node() -> None:
         await until(lambda: paths.nodes("n1") in client.objects)
     finally:
         await nc.stop()
+
+
+async def test_registration_retries_api_failures() -> None:
+    client = FakeClient()
+    client.fail_get[paths.nodes("n1")] = ApiUnavailable("connection refused")
+    nc = NodeController(client, SmallDriver(), spec(), opts(), node_ip="127.0.0.1", kubelet_port=1)  # type: ignore[arg-type]
+    start = asyncio.create_task(nc.start())
+    await until(lambda: len(client.verbs("GET", "/nodes/n1")) >= 2)
+    assert not start.done()
+    del client.fail_get[paths.nodes("n1")]
+    await asyncio.wait_for(start, 5)
+    await nc.stop()
+    assert paths.nodes("n1") in client.objects
