@@ -96,12 +96,37 @@ async def test_kubectl_logs_exec_top_through_the_emulator(cluster: Cluster) -> N
         r = await cluster.kubectl("exec", "-i", "p1", "--", "cat", binary=binary, check=False)
         assert r.returncode == 0, (binary, r.stderr)
     assert cluster.driver.log_calls[-1].tail_lines == 2
+    r = await cluster.kubectl("logs", "p1", "--since=1h", "--timestamps")
+    assert r.stdout == "first\nsecond\nthird\n"
+    assert cluster.driver.log_calls[-1].since_seconds == 3600
+    assert cluster.driver.log_calls[-1].timestamps is True
     assert ["echo", "hi"] in [c[3] for c in cluster.driver.exec_calls]
     r = await cluster.kubectl("top", "pod", "p1", "--no-headers", check=False)
     assert r.returncode == 0, r.stderr
     name, cpu, memory = r.stdout.split()
     assert name == "p1"
     assert cpu.endswith("m") and memory.endswith("Mi")
+
+
+async def test_kubectl_logs_follow_streams_through_the_emulator(cluster: Cluster) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        cluster.kubeapi.kubectl_path, "logs", "-f", "p1", env=cluster.kubeapi.env(),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in ("first", "second", "third"):
+            assert await asyncio.wait_for(proc.stdout.readline(), 30) == f"{line}\n".encode()
+        for line in ("live-1", "live-2"):
+            await cluster.driver.follow_queue.put(line)
+            assert await asyncio.wait_for(proc.stdout.readline(), 30) == f"{line}\n".encode()
+        await cluster.driver.follow_queue.put(None)  # the container's log ends: kubectl exits
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert cluster.driver.log_calls[-1].follow is True
 
 
 async def test_nodes_proxy_is_authorized_with_subject_access_reviews(cluster: Cluster) -> None:
