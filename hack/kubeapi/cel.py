@@ -46,7 +46,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["CelError", "CelEvalError", "Program", "compile_expression", "evaluate"]
+__all__ = ["CelError", "CelEvalError", "Program", "compile_expression", "evaluate", "unescape_field_name"]
 
 MAX_EXPRESSION_LENGTH = 10_000
 MAX_DEPTH = 100
@@ -572,7 +572,8 @@ def _compare(op: str, a: Any, b: Any) -> bool:
     return bool(a >= b)
 
 
-def _unescape_field(name: str) -> str:
+def unescape_field_name(name: str) -> str:
+    """Kubernetes' CEL escaping of property names (``__dash__``, ``__dot__``, ``__namespace__``...)."""
     if name.startswith("__") and name.endswith("__") and len(name) > 4:
         inner = name[2:-2]
         if inner in _RESERVED or inner in ("true", "false", "null", "in"):
@@ -586,7 +587,7 @@ def _select(obj: Any, field: str) -> tuple[bool, Any]:
         raise CelEvalError(f"cannot select field '{field}' from {_type_name(obj)}")
     if field in obj:
         return True, obj[field]
-    real = _unescape_field(field)
+    real = unescape_field_name(field)
     if real in obj:
         return True, obj[real]
     return False, None
@@ -1030,6 +1031,33 @@ class Program:
     source: str
     ast: Node
     uses_old_self: bool  # a transition rule: it reads ``oldSelf``
+
+    def field_chains(self) -> list[tuple[str, tuple[str, ...]]]:
+        """Field selections rooted at a variable: ``self.a.b`` and ``has(self.a.b)`` give ("self", ("a", "b")).
+
+        Used to check rules against the schema the way CEL's type checker does (undefined fields).
+        Names are as written (escaped); see ``unescape_field_name``.
+        """
+        chains: list[tuple[str, tuple[str, ...]]] = []
+        stack: list[Node] = [self.ast]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, Select):
+                names: list[str] = []
+                cur: Node = node
+                while isinstance(cur, Select):
+                    names.append(cur.field)
+                    cur = cur.operand
+                if isinstance(cur, Ident):
+                    chains.append((cur.name, tuple(reversed(names))))
+            for f in dataclasses.fields(node):
+                value = getattr(node, f.name)
+                for child in value if isinstance(value, tuple) else (value,):
+                    if isinstance(child, tuple):
+                        stack.extend(c for c in child if isinstance(c, Node))
+                    elif isinstance(child, Node):
+                        stack.append(child)
+        return chains
 
     def evaluate(self, variables: Mapping[str, Any]) -> Any:
         try:

@@ -43,7 +43,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from hack.kubeapi.cel import CelError, CelEvalError, Program, compile_expression
+from hack.kubeapi.cel import CelError, CelEvalError, Program, compile_expression, unescape_field_name
 
 __all__ = ["FieldError", "check_rules", "go_value", "validate_and_default"]
 
@@ -678,6 +678,30 @@ def validate_and_default(
     return out, [e if e.field else dataclasses.replace(e, field=ROOT) for e in errs]
 
 
+def _undefined_field(prog: Program, schema: Schema, root: bool) -> str | None:
+    """The first field a rule selects from ``self``/``oldSelf`` that the schema does not declare."""
+    for var, chain in prog.field_chains():
+        if var not in ("self", "oldSelf"):
+            continue
+        cur: Any = schema
+        for depth, name in enumerate(chain):
+            if root and depth == 0 and unescape_field_name(name) in ("metadata", "apiVersion", "kind"):
+                break
+            if not isinstance(cur, Mapping) or not (cur.get("type") == "object" or "properties" in cur):
+                break  # not an object schema: nothing to check here
+            props: Mapping[str, Any] = cur.get("properties") or {}
+            real = unescape_field_name(name)
+            if real in props:
+                cur = props[real]
+            elif isinstance(cur.get("additionalProperties"), Mapping):
+                cur = cur["additionalProperties"]
+            elif cur.get("x-kubernetes-preserve-unknown-fields") is True or cur.get("additionalProperties") is True:
+                break
+            else:
+                return name
+    return None
+
+
 def check_rules(schema: Schema, path: str = "openAPIV3Schema") -> list[FieldError]:
     """Compile every ``x-kubernetes-validations`` rule and messageExpression; errors name the rule's path."""
     errs: list[FieldError] = []
@@ -693,10 +717,15 @@ def check_rules(schema: Schema, path: str = "openAPIV3Schema") -> list[FieldErro
                     errs.append(_required(f"{rp}.rule"))
                     continue
                 try:
-                    _program(rule["rule"])
+                    prog = _program(rule["rule"])
                 except CelError as err:
                     errs.append(_invalid(f"{rp}.rule", rule["rule"],
                                          f"compilation failed: ERROR: <input>: {err}"))
+                else:
+                    undefined = _undefined_field(prog, s, root=(p == path))
+                    if undefined:
+                        errs.append(_invalid(f"{rp}.rule", rule["rule"],
+                                             f"compilation failed: ERROR: <input>: undefined field '{undefined}'"))
                 expr = rule.get("messageExpression")
                 if isinstance(expr, str) and expr:
                     try:

@@ -627,3 +627,31 @@ def test_real_ciscodevice_crd_schema() -> None:
 )
 def test_go_float_formatting(value: float, text: str) -> None:
     assert go_float(value) == text
+
+
+@pytest.mark.parametrize(
+    ("rule", "undefined"),
+    [
+        ("self.spec.driver == 'XE'", None),
+        ("has(self.spec.tls.certFile)", None),
+        ("self.metadata.name.size() < 10", None),
+        ("self.spec.labels.anything == 'x'", None),  # additionalProperties
+        ("self.spec.extra.free.form == 1", None),  # x-kubernetes-preserve-unknown-fields
+        ("self.spec.taints.all(t, t.nope == 1)", None),  # comprehension variables are not checked
+        ("self.spec.drvier == 'XE'", "drvier"),
+        ("has(self.spec.tls.certFiel)", "certFiel"),
+        ("self.spec.xe.networking.interface.virtualPortGroup.dhcpp", "dhcpp"),
+        ("self.nope", "nope"),
+    ],
+)
+def test_check_rules_finds_undefined_fields(rule: str, undefined: str | None) -> None:
+    schema = copy.deepcopy(DEVICE_SCHEMA)
+    schema["x-kubernetes-validations"] = [{"rule": rule}]
+    errors = check_rules(schema)
+    if undefined is None:
+        assert errors == []
+    else:
+        assert _lines(errors) == [
+            f'openAPIV3Schema.x-kubernetes-validations[0].rule: Invalid value: "{rule}": compilation failed: '
+            f"ERROR: <input>: undefined field '{undefined}'"
+        ]
