@@ -30,11 +30,11 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from cvk.kube.informer import Informer
 
 from cvk.kube import paths
 from cvk.kube.client import KubeClient
 from cvk.kube.errors import AlreadyExistsError, ApiError, ConflictError, NotFoundError
+from cvk.kube.informer import Informer
 from hack.hostrunner.pods import PodSpecError, build
 
 log = logging.getLogger("hostrunner")
