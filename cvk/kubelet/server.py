@@ -91,7 +91,11 @@ class KubeletServer:
     async def start(self) -> None:
         ssl_ctx = server_ssl_context(self.opts)
         app = self._build_app()
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
+        # handler_cancellation: a client that goes away cancels its handler, which ends a
+        # follow-mode log stream or an exec session (and the driver call behind it) at once.
+        runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=2.0, handler_cancellation=True
+        )
         await runner.setup()
         site = web.TCPSite(
             runner, self.opts.kubelet_address, self.opts.kubelet_port, ssl_context=ssl_ctx,

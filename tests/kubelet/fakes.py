@@ -55,6 +55,7 @@ class TestDriver(Driver):
         self.fail: dict[str, BaseException] = {}
         self.exec_calls: list[tuple[str, str, str, list[str], bool]] = []
         self.cancelled = asyncio.Event()
+        self.follow_ended = asyncio.Event()
 
     def _maybe_fail(self, name: str) -> None:
         err = self.fail.get(name)
@@ -105,11 +106,14 @@ class TestDriver(Driver):
         for line in lines:
             yield (line + "\n").encode()
         if opts.follow:
-            while True:
-                item = await self.follow_queue.get()
-                if item is None:
-                    return
-                yield (item + "\n").encode()
+            try:
+                while True:
+                    item = await self.follow_queue.get()
+                    if item is None:
+                        return
+                    yield (item + "\n").encode()
+            finally:
+                self.follow_ended.set()
 
     async def run_in_container(
         self, namespace: str, pod: str, container: str, cmd: list[str], io: AttachIO

@@ -198,3 +198,14 @@ async def test_stop_ends_spdy_sessions(kubelet: Kubelet) -> None:
     await asyncio.wait_for(c.eof.wait(), 10)
     assert c.goaway.is_set()
     await c.close()
+
+
+async def test_idle_connection_is_closed(start_kubelet: StartKubelet) -> None:
+    k = await start_kubelet()
+    k.server.stream_idle_timeout = 0.3
+    c = await exec_client(k, "/exec/default/p1/app?command=hang&output=1")
+    await open_streams(c, "error", "stdout")
+    await asyncio.wait_for(k.driver.cancelled.wait(), 10)  # nothing moved: session ended
+    await asyncio.wait_for(c.eof.wait(), 10)
+    assert c.goaway.is_set()
+    await c.close()

@@ -104,6 +104,15 @@ async def test_logs_follow_streams_each_chunk(kubelet: Kubelet) -> None:
     assert kubelet.driver.log_calls[-1].follow is True
 
 
+async def test_logs_follow_ends_when_the_client_goes_away(kubelet: Kubelet) -> None:
+    kubelet.driver.logs[("default", "p1", "app")] = ["old"]
+    url = kubelet.url + "/containerLogs/default/p1/app?follow=1"
+    async with kubelet.session.get(url) as r:
+        assert await asyncio.wait_for(r.content.readline(), 10) == b"old\n"
+        r.connection.transport.close()  # hang up while the log is quiet
+    await asyncio.wait_for(kubelet.driver.follow_ended.wait(), 10)
+
+
 @pytest.mark.parametrize(
     ("query", "param"),
     [
