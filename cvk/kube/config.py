@@ -121,7 +121,7 @@ def _write_private(path: str, data: bytes) -> None:
 def load_config(kubeconfig: str | None = None, context: str | None = None) -> KubeConfig:
     """The API connection settings, from the first source that exists (see the module docstring)."""
     tried: list[str] = []
-    if kubeconfig is not None:
+    if kubeconfig:  # an empty flag value means "not given"
         path = Path(kubeconfig).expanduser()
         if not path.is_file():
             raise ConfigError(FIELD, f"kubeconfig file not found: {path}; fix the --kubeconfig path or leave it out")

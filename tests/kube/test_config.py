@@ -92,6 +92,11 @@ def test_explicit_path_wins_over_everything(monkeypatch: pytest.MonkeyPatch, tmp
     assert cfg.namespace == "default"
 
 
+def test_empty_explicit_path_means_not_given(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(simple(tmp_path / "env.yaml", server="https://env:6443")))
+    assert load_config("").server == "https://env:6443"
+
+
 def test_kubeconfig_env_wins_over_home_and_in_cluster(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clean_env: Path
 ) -> None:
