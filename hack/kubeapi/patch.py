@@ -109,7 +109,10 @@ def json_merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str,
 
 
 # ---------------------------------------------------------------------------------------------------
-# RFC 6902 JSON patch
+# RFC 6902 JSON patch (failure texts are evanphx/json-patch v4's, which the real server returns)
+
+_MISSING_VALUE = "missing value"
+_INVALID_INDEX = "invalid index referenced"
 
 
 def _pointer(path: Any, what: str = "path") -> list[str]:
@@ -122,74 +125,93 @@ def _pointer(path: Any, what: str = "path") -> list[str]:
     return [tok.replace("~1", "/").replace("~0", "~") for tok in path[1:].split("/")]
 
 
-def _index(token: str, size: int, path: str, allow_end: bool) -> int:
-    if allow_end and token == "-":
-        return size
-    if not token.isdigit() or (len(token) > 1 and token[0] == "0"):
-        raise PatchError(f"Unable to access invalid index: {token}: invalid index referenced (path {path!r})")
-    idx = int(token)
-    if idx > size or (idx == size and not allow_end):
-        raise PatchError(f"Unable to access invalid index: {idx}: invalid index referenced (path {path!r})")
-    return idx
+def _array_index(token: str) -> int | None:
+    """strconv.Atoi as evanphx uses it (leading zeros and a sign are accepted)."""
+    body = token[1:] if token[:1] in "+-" else token
+    return int(token) if body.isdigit() else None
 
 
-def _resolve_parent(doc: JSON, tokens: list[str], path: str, op: str) -> JSON:
+def _find_parent(doc: JSON, tokens: list[str]) -> JSON:
+    """findObject: the container holding the last token, or None."""
     cur = doc
     for tok in tokens[:-1]:
-        if isinstance(cur, dict) and tok in cur:
+        if isinstance(cur, dict):
+            if tok not in cur:
+                return None
             cur = cur[tok]
-        elif isinstance(cur, list) and tok.isdigit() and int(tok) < len(cur) and not (
-            len(tok) > 1 and tok[0] == "0"
-        ):
-            cur = cur[int(tok)]
+        elif isinstance(cur, list):
+            idx = _array_index(tok)
+            if idx is None or not 0 <= idx < len(cur):
+                return None
+            cur = cur[idx]
         else:
-            raise PatchError(f'{op} operation does not apply: doc is missing path: "{path}": missing value')
-    if not isinstance(cur, (dict, list)):
-        raise PatchError(f'{op} operation does not apply: doc is missing path: "{path}": missing value')
-    return cur
+            return None
+    return cur if isinstance(cur, (dict, list)) else None
 
 
-def _get(doc: JSON, path: str, op: str, what: str = "path") -> JSON:
-    cur = doc
-    for tok in _pointer(path, what):
-        if isinstance(cur, dict) and tok in cur:
-            cur = cur[tok]
-        elif isinstance(cur, list) and tok.isdigit() and int(tok) < len(cur) and not (
-            len(tok) > 1 and tok[0] == "0"
-        ):
-            cur = cur[int(tok)]
-        else:
-            label = "from path" if what == "from" else "path"
-            raise PatchError(
-                f'{op} operation does not apply: doc is missing {label}: "{path}": missing value'
-            )
-    return cur
+def _container_get(parent: JSON, key: str) -> JSON:
+    if isinstance(parent, dict):
+        return parent.get(key, _MISSING_JP)
+    idx = _array_index(key)
+    if idx is None or not 0 <= idx < len(parent):
+        return _MISSING_JP
+    return parent[idx]
 
 
-def _add(doc: JSON, path: str, value: JSON, op: str = "add") -> JSON:
+_MISSING_JP: Any = object()
+
+
+def _jp_add(doc: JSON, path: str, value: JSON, op: str = "add") -> JSON:
     tokens = _pointer(path)
     if not tokens:
         return value
-    parent = _resolve_parent(doc, tokens, path, op)
-    last = tokens[-1]
+    parent = _find_parent(doc, tokens)
+    if parent is None:
+        raise PatchError(f'{op} operation does not apply: doc is missing path: "{path}": {_MISSING_VALUE}')
+    key = tokens[-1]
     if isinstance(parent, dict):
-        parent[last] = value
-    else:
-        parent.insert(_index(last, len(parent), path, allow_end=True), value)
+        parent[key] = value
+        return doc
+    if key == "-":
+        parent.append(value)
+        return doc
+    idx = _array_index(key)
+    if idx is None:
+        raise PatchError(f"error in {op} for path: '{path}': value was not a proper array index: '{key}'")
+    if idx < 0:
+        idx += len(parent) + 1
+    if not 0 <= idx <= len(parent):
+        raise PatchError(f"error in {op} for path: '{path}': Unable to access invalid index: {key}: {_INVALID_INDEX}")
+    parent.insert(idx, value)
     return doc
 
 
-def _remove(doc: JSON, path: str, op: str = "remove") -> tuple[JSON, JSON]:
+def _jp_remove(doc: JSON, path: str, op: str = "remove") -> JSON:
+    """Remove and return the value at ``path`` (the path must exist)."""
+    tokens = _pointer(path)
+    parent = _find_parent(doc, tokens) if tokens else None
+    if parent is None:
+        raise PatchError(f'{op} operation does not apply: doc is missing path: "{path}": {_MISSING_VALUE}')
+    key = tokens[-1]
+    if isinstance(parent, dict):
+        if key not in parent:
+            raise PatchError(f"error in {op} for path: '{path}': Unable to remove nonexistent key: {key}: "
+                             f"{_MISSING_VALUE}")
+        return parent.pop(key)
+    idx = _array_index(key)
+    if idx is not None and idx < 0:
+        idx += len(parent)
+    if idx is None or not 0 <= idx < len(parent):
+        raise PatchError(f"error in {op} for path: '{path}': Unable to access invalid index: {key}: {_INVALID_INDEX}")
+    return parent.pop(idx)
+
+
+def _jp_get(doc: JSON, path: str) -> JSON:
     tokens = _pointer(path)
     if not tokens:
-        return None, doc
-    parent = _resolve_parent(doc, tokens, path, op)
-    last = tokens[-1]
-    if isinstance(parent, dict):
-        if last not in parent:
-            raise PatchError(f'{op} operation does not apply: doc is missing path: "{path}": missing value')
-        return doc, parent.pop(last)
-    return doc, parent.pop(_index(last, len(parent), path, allow_end=False))
+        return doc
+    parent = _find_parent(doc, tokens)
+    return _MISSING_JP if parent is None else _container_get(parent, tokens[-1])
 
 
 def json_patch(target: dict[str, Any], ops: list[Any]) -> dict[str, Any]:
@@ -202,35 +224,51 @@ def json_patch(target: dict[str, Any], ops: list[Any]) -> dict[str, Any]:
             raise PatchError(f"JSON patch operation must be an object, got {_dump(op)}", status=400)
         kind: Any = op.get("op")
         path: Any = op.get("path")
-        _pointer(path)
+        tokens = _pointer(path)
         if kind in ("add", "replace", "test") and "value" not in op:
             raise PatchError(f"{kind} operation missing 'value' (path {path!r})", status=400)
         if kind == "add":
-            doc = _add(doc, path, copy.deepcopy(op["value"]))
+            doc = _jp_add(doc, path, copy.deepcopy(op["value"]))
         elif kind == "remove":
-            doc, _ = _remove(doc, path)
+            _jp_remove(doc, path)
         elif kind == "replace":
-            _get(doc, path, "replace")
-            if _pointer(path):
-                doc, _ = _remove(doc, path, "replace")
-            doc = _add(doc, path, copy.deepcopy(op["value"]), "replace")
+            if tokens:
+                parent = _find_parent(doc, tokens)
+                if parent is None:
+                    raise PatchError(f"replace operation does not apply: doc is missing path: {path}: "
+                                     f"{_MISSING_VALUE}")
+                if _container_get(parent, tokens[-1]) is _MISSING_JP:
+                    raise PatchError(f"replace operation does not apply: doc is missing key: {path}: "
+                                     f"{_MISSING_VALUE}")
+                _jp_remove(doc, path, "replace")
+            doc = _jp_add(doc, path, copy.deepcopy(op["value"]), "replace")
         elif kind in ("move", "copy"):
             src: Any = op.get("from")
-            value = _get(doc, src, kind, "from")
+            src_tokens = _pointer(src, "from")
+            if src_tokens and _find_parent(doc, src_tokens) is None:
+                raise PatchError(f"{kind} operation does not apply: doc is missing from path: {src}: "
+                                 f"{_MISSING_VALUE}")
+            value = _jp_get(doc, src)
+            if value is _MISSING_JP:
+                raise PatchError(f"error in {kind} for path: '{src}': Unable to remove nonexistent key: "
+                                 f"{src_tokens[-1]}: {_MISSING_VALUE}")
             if kind == "move":
                 if src == path:
                     continue
-                if isinstance(path, str) and isinstance(src, str) and path.startswith(src + "/"):
+                if path.startswith(src + "/"):
                     raise PatchError(f'move operation cannot move "{src}" into its own child "{path}"')
-                doc, value = _remove(doc, src, "move")
+                value = _jp_remove(doc, src, "move")
             else:
                 value = copy.deepcopy(value)
-            doc = _add(doc, path, value, kind)
+            doc = _jp_add(doc, path, value, kind)
         elif kind == "test":
-            try:
-                have = _get(doc, path, "test")
-            except PatchError:
-                raise PatchError(f"testing value {path} failed: test failed") from None
+            if tokens and _find_parent(doc, tokens) is None:
+                raise PatchError(f"test operation does not apply: is missing path: {path}: {_MISSING_VALUE}")
+            have = _jp_get(doc, path)
+            if have is _MISSING_JP:
+                if op["value"] is None:
+                    continue
+                raise PatchError(f"testing value {path} failed: test failed")
             if not _json_equal(have, op["value"]):
                 raise PatchError(f"testing value {path} failed: test failed")
         else:

@@ -45,6 +45,9 @@ def test_json_merge_patch_rejects_non_object() -> None:
 
 # RFC 6902 appendix A, plus the kubectl patch --type json shapes.
 JSON_PATCH_CASES = [
+    # evanphx/json-patch (the real server's) accepts leading zeros in indexes and a null test of a missing key
+    ({"foo": [1]}, [{"op": "add", "path": "/foo/01", "value": 2}], {"foo": [1, 2]}),
+    ({"a": {}}, [{"op": "test", "path": "/a/b", "value": None}], {"a": {}}),
     ({"foo": "bar"}, [{"op": "add", "path": "/baz", "value": "qux"}], {"baz": "qux", "foo": "bar"}),
     (
         {"foo": ["bar", "baz"]},
@@ -114,6 +117,36 @@ def test_json_patch(target: dict[str, Any], ops: list[Any], expected: dict[str, 
 
 JSON_PATCH_ERRORS = [
     (
+        {"a": {}},
+        [{"op": "remove", "path": "/a/b/c"}],
+        'remove operation does not apply: doc is missing path: "/a/b/c": missing value',
+        422,
+    ),
+    (
+        {"a": {}},
+        [{"op": "replace", "path": "/x/y", "value": 1}],
+        "replace operation does not apply: doc is missing path: /x/y: missing value",
+        422,
+    ),
+    (
+        {"a": {}},
+        [{"op": "copy", "from": "/x/y", "path": "/b"}],
+        "copy operation does not apply: doc is missing from path: /x/y: missing value",
+        422,
+    ),
+    (
+        {"a": {}},
+        [{"op": "test", "path": "/x/y", "value": 1}],
+        "test operation does not apply: is missing path: /x/y: missing value",
+        422,
+    ),
+    (
+        {"a": [1]},
+        [{"op": "remove", "path": "/a/3"}],
+        "error in remove for path: '/a/3': Unable to access invalid index: 3: invalid index referenced",
+        422,
+    ),
+    (
         {"baz": "qux"},
         [{"op": "test", "path": "/baz", "value": "bar"}],
         "testing value /baz failed: test failed",
@@ -136,31 +169,31 @@ JSON_PATCH_ERRORS = [
     (
         {"foo": "bar"},
         [{"op": "remove", "path": "/nope"}],
-        'remove operation does not apply: doc is missing path: "/nope": missing value',
+        "error in remove for path: '/nope': Unable to remove nonexistent key: nope: missing value",
         422,
     ),
     (
         {"foo": "bar"},
         [{"op": "replace", "path": "/nope", "value": 1}],
-        'replace operation does not apply: doc is missing path: "/nope": missing value',
+        "replace operation does not apply: doc is missing key: /nope: missing value",
         422,
     ),
     (
         {"foo": "bar"},
         [{"op": "move", "from": "/nope", "path": "/x"}],
-        'move operation does not apply: doc is missing from path: "/nope": missing value',
+        "error in move for path: '/nope': Unable to remove nonexistent key: nope: missing value",
         422,
     ),
     (
         {"foo": [1]},
         [{"op": "add", "path": "/foo/5", "value": 2}],
-        "Unable to access invalid index: 5: invalid index referenced (path '/foo/5')",
+        "error in add for path: '/foo/5': Unable to access invalid index: 5: invalid index referenced",
         422,
     ),
     (
         {"foo": [1]},
-        [{"op": "add", "path": "/foo/01", "value": 2}],
-        "Unable to access invalid index: 01: invalid index referenced (path '/foo/01')",
+        [{"op": "add", "path": "/foo/x", "value": 2}],
+        "error in add for path: '/foo/x': value was not a proper array index: 'x'",
         422,
     ),
     (
@@ -311,11 +344,7 @@ SMP_POD_CASES = [
     ),
     (
         "volumeMounts merged by mountPath",
-        {
-            "spec": {
-                "containers": [{"name": "app", "volumeMounts": [{"mountPath": "/data", "readOnly": True}]}]
-            }
-        },
+        {"spec": {"containers": [{"name": "app", "volumeMounts": [{"mountPath": "/data", "readOnly": True}]}]}},
         "spec.containers.0.volumeMounts",
         [{"name": "data", "mountPath": "/data", "readOnly": True}],
     ),
@@ -449,9 +478,7 @@ def _pick(obj: dict[str, Any], path: str) -> Any:
     return _at(obj, path)
 
 
-@pytest.mark.parametrize(
-    ("name", "patch", "path", "expected"), SMP_POD_CASES, ids=[c[0] for c in SMP_POD_CASES]
-)
+@pytest.mark.parametrize(("name", "patch", "path", "expected"), SMP_POD_CASES, ids=[c[0] for c in SMP_POD_CASES])
 def test_strategic_merge_patch_pod(name: str, patch: dict[str, Any], path: str, expected: Any) -> None:
     before = copy.deepcopy(POD)
     patch_before = copy.deepcopy(patch)
@@ -548,11 +575,7 @@ def test_smp_kubectl_apply_style_deployment_patch() -> None:
 
 
 def test_smp_replicaset_template_containers() -> None:
-    rs = {
-        "spec": {
-            "template": {"spec": {"containers": [{"name": "a", "image": "a:1", "env": [{"name": "E"}]}]}}
-        }
-    }
+    rs = {"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "a:1", "env": [{"name": "E"}]}]}}}}
     result = strategic_merge_patch(
         rs,
         {"spec": {"template": {"spec": {"containers": [{"name": "a", "env": [{"name": "F"}]}]}}}},
@@ -566,9 +589,7 @@ def test_smp_replicaset_template_containers() -> None:
 def test_smp_unknown_kind_is_merge_patch() -> None:
     obj = {"spec": {"taints": [{"key": "a"}], "labels": {"x": "1"}}}
     patch = {"spec": {"taints": [{"key": "b"}], "labels": {"x": None}}}
-    assert strategic_merge_patch(obj, patch, "CiscoDevice") == {
-        "spec": {"taints": [{"key": "b"}], "labels": {}}
-    }
+    assert strategic_merge_patch(obj, patch, "CiscoDevice") == {"spec": {"taints": [{"key": "b"}], "labels": {}}}
 
 
 SMP_ERRORS = [
