@@ -18,7 +18,7 @@ from aiohttp import web
 
 from cvk.driver.base import Driver, LogOptions
 from cvk.errors import InvalidInput
-from cvk.kubelet.httperrors import error_response
+from cvk.kubelet.httperrors import error_response, message_for
 
 log = logging.getLogger(__name__)
 
@@ -122,24 +122,22 @@ async def serve_container_logs(
         await resp.prepare(request)
         try:
             chunk = await first
+            while True:
+                if chunk:
+                    await resp.write(chunk)  # aiohttp writes straight to the transport: one flush each
+                chunk = await anext(chunks)
         except StopAsyncIteration:
             await resp.write_eof()
-            return resp
-        while True:
-            if chunk:
-                await resp.write(chunk)  # aiohttp writes straight to the transport: one flush each
-            try:
-                chunk = await anext(chunks)
-            except StopAsyncIteration:
-                break
-        await resp.write_eof()
+        except (ConnectionResetError, asyncio.CancelledError):
+            log.debug("container logs client went away %s", _kv(ctx))
+            raise
+        except Exception as e:
+            # The status line is gone: end the chunked body without its terminator so that the
+            # client sees a broken stream rather than a complete log.
+            log.warning("container logs stream failed %s error=%r", _kv(ctx), message_for(e))
+            if request.transport is not None:
+                request.transport.close()
         return resp
-    except (ConnectionResetError, asyncio.CancelledError):
-        log.debug("container logs client went away %s", _kv(ctx))
-        raise
-    except Exception as e:  # a failure after the header was sent can only end the stream
-        log.warning("container logs stream ended with error %s error=%r", _kv(ctx), str(e))
-        raise
     finally:
         if not first.done():
             first.cancel()

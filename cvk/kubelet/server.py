@@ -56,13 +56,13 @@ class KubeletServer:
     ) -> None:
         if client is None and opts.authentication_token_webhook:
             raise ConfigError(
-                "authentication_token_webhook",
+                "--authentication-token-webhook",
                 "bearer-token authentication needs a Kubernetes client for TokenReviews; "
                 "pass one or disable token webhook authentication",
             )
         if client is None and opts.authorization_webhook:
             raise ConfigError(
-                "authorization_webhook",
+                "--authorization-webhook",
                 "webhook authorization needs a Kubernetes client for SubjectAccessReviews; "
                 "pass one or disable webhook authorization",
             )

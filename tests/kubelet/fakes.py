@@ -19,7 +19,7 @@ from cvk.driver.base import (
     PodStats,
     PodStatus,
 )
-from cvk.errors import NotFound
+from cvk.errors import DeviceUnreachable, NotFound
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -37,8 +37,9 @@ def pod(namespace: str, name: str, uid: str = "uid-1", node: str = "node-a") -> 
 class TestDriver(Driver):
     """Implements just enough of the Driver ABC for the kubelet API.
 
-    - logs: ``logs[(ns, pod, container)]`` is a list of lines; ``follow`` then waits on ``follow_queue``
-      (None ends the stream); the LogOptions of every call are kept in ``log_calls``;
+    - logs: ``logs[(ns, pod, container)]`` is a list of lines (``!unreachable`` raises there);
+      ``follow`` then waits on ``follow_queue`` (None ends the stream); the LogOptions of every
+      call are kept in ``log_calls``;
     - exec: ``echo ARGS``, ``err ARGS`` (to stderr), ``cat`` (stdin to stdout until EOF),
       ``exit N``, ``sizes N`` (prints the first N terminal sizes), ``boom`` (raises RuntimeError);
     - attach: echoes stdin back upper-cased and returns 0 at EOF;
@@ -104,6 +105,8 @@ class TestDriver(Driver):
         if opts.tail_lines is not None:
             lines = lines[len(lines) - opts.tail_lines:] if opts.tail_lines else []
         for line in lines:
+            if line == "!unreachable":
+                raise DeviceUnreachable("device went away mid-stream")
             yield (line + "\n").encode()
         if opts.follow:
             try:

@@ -159,7 +159,7 @@ async def test_denied_user_gets_403(start_kubelet: StartKubelet) -> None:
 
 async def test_webhooks_without_client_are_a_config_error() -> None:
     opts = RunOptions(node_name="n", kubelet_address="127.0.0.1", kubelet_port=0)
-    with pytest.raises(ConfigError, match="authentication_token_webhook"):
+    with pytest.raises(ConfigError, match="authentication-token-webhook"):
         KubeletServer(TestDriver(), "n", opts, None, list)
 
 

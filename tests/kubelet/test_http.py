@@ -9,6 +9,7 @@ import ssl
 import time
 import warnings
 
+import aiohttp
 import pytest
 
 from cvk.errors import DeviceRejected, DeviceUnreachable, InvalidInput, NotFound, NotSupported
@@ -102,6 +103,15 @@ async def test_logs_follow_streams_each_chunk(kubelet: Kubelet) -> None:
         await kubelet.driver.follow_queue.put(None)
         assert await asyncio.wait_for(r.content.read(), 10) == b""
     assert kubelet.driver.log_calls[-1].follow is True
+
+
+async def test_log_failure_after_the_first_chunk_breaks_the_stream(kubelet: Kubelet) -> None:
+    kubelet.driver.logs[("default", "p1", "app")] = ["ok", "!unreachable"]
+    async with kubelet.session.get(kubelet.url + "/containerLogs/default/p1/app") as r:
+        assert r.status == 200
+        assert await r.content.readline() == b"ok\n"
+        with pytest.raises(aiohttp.ClientPayloadError):
+            await r.content.read()
 
 
 async def test_logs_follow_ends_when_the_client_goes_away(kubelet: Kubelet) -> None:
