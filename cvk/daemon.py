@@ -71,7 +71,7 @@ class Daemon:
     async def start(self) -> None:
         spec, opts = self.spec, self.opts
         config = load_config(opts.kubeconfig)
-        log.info("connecting to the Kubernetes API server=%s source=%s", config.server, config.source)
+        log.info("connecting to the Kubernetes API", extra={"server": config.server, "source": config.source})
         self.client = KubeClient(config)
         self.driver = new_driver(spec)
         await self.driver.connect()
@@ -85,7 +85,7 @@ class Daemon:
         self.pods = PodController(self.client, self.driver, opts, node_ip=node_ip, allocatable=allocatable)
         self.kubelet = KubeletServer(self.driver, opts.node_name, opts, self.client, self.pods.pods)
         await self.kubelet.start()
-        log.info("kubelet API listening address=%s port=%d", opts.kubelet_address, self.kubelet.port)
+        log.info("kubelet API listening", extra={"address": opts.kubelet_address, "port": self.kubelet.port})
         self.node = NodeController(
             self.client, self.driver, spec, opts, node_ip=node_ip, kubelet_port=self.kubelet.port, ping=ping
         )
@@ -94,10 +94,10 @@ class Daemon:
         await self.node.start()
         await self.pods.start()
         self.started.set()
-        log.info("cisco-vk running node=%s driver=%s device=%s", opts.node_name, spec.driver, spec.address)
+        log.info("cisco-vk running", extra={"node": opts.node_name, "driver": spec.driver, "device": spec.address})
 
     async def stop(self) -> None:
-        log.info("cisco-vk stopping node=%s", self.opts.node_name)
+        log.info("cisco-vk stopping", extra={"node": self.opts.node_name})
         if self.pods is not None:
             await self.pods.stop()
         if self.node is not None:
@@ -110,7 +110,7 @@ class Daemon:
                 await self.driver.close()
         if self.client is not None:
             await self.client.close()
-        log.info("cisco-vk stopped node=%s (Node, Lease and device apps left in place)", self.opts.node_name)
+        log.info("cisco-vk stopped; Node, Lease and device apps left in place", extra={"node": self.opts.node_name})
 
 
 async def run(spec: DeviceSpec, opts: RunOptions, stop: asyncio.Event | None = None) -> None:

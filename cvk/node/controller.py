@@ -124,7 +124,7 @@ class NodeController:
         self._tasks.append(asyncio.create_task(self.lease.run(), name="cvk-node-lease"))
         self._tasks.append(asyncio.create_task(self._status_loop(), name="cvk-node-status"))
         self._ready.set()
-        log.info("node registered node=%s uid=%s", self.node_name, self._node_uid())
+        log.info("node registered", extra={"node": self.node_name, "uid": self._node_uid()})
 
     async def stop(self) -> None:
         """Stop the loops. The Node and its Lease are left in place."""
@@ -208,14 +208,14 @@ class NodeController:
         )
         try:
             self._server = await self._client.create(paths.nodes(), body)
-            log.info("node created node=%s", self.node_name)
+            log.info("node created", extra={"node": self.node_name})
         except AlreadyExistsError:
             await self.update_status()
 
     async def _ensure_node(self) -> None:
         try:
             await self.update_status()
-            log.info("node exists, status patched node=%s", self.node_name)
+            log.info("node exists, status patched", extra={"node": self.node_name})
         except NotFoundError:
             await self._create()
 
@@ -229,7 +229,10 @@ class NodeController:
             except NodePingFailed:
                 raise
             except ApiError as err:
-                log.error("node registration failed node=%s error=%s retry_in=%.1fs", self.node_name, err, delay)
+                log.error(
+                    "node registration failed",
+                    extra={"node": self.node_name, "error": str(err), "retry_in": round(delay, 3)},
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, REGISTER_MAX_DELAY)
 
@@ -238,7 +241,7 @@ class NodeController:
             async with asyncio.timeout(RESOURCES_TIMEOUT):
                 self._resources = await self._driver.node_resources()
         except (DeviceError, TimeoutError) as err:
-            log.warning("cannot read node resources from the device error=%s", err)
+            log.warning("cannot read node resources from the device", extra={"error": str(err)})
 
     def _on_ping_change(self, result: PingResult) -> None:
         self._trigger.set()
@@ -261,10 +264,10 @@ class NodeController:
             try:
                 await self.update_status()
             except NotFoundError:
-                log.warning("node was deleted, creating it again node=%s", self.node_name)
+                log.warning("node was deleted, creating it again", extra={"node": self.node_name})
                 try:
                     await self._create()
                 except ApiError as err:
-                    log.warning("node re-create failed node=%s error=%s", self.node_name, err)
+                    log.warning("node re-create failed", extra={"node": self.node_name, "error": str(err)})
             except (ApiError, NodePingFailed) as err:
-                log.warning("node status update failed node=%s error=%s", self.node_name, err)
+                log.warning("node status update failed", extra={"node": self.node_name, "error": str(err)})

@@ -119,14 +119,16 @@ class LeaseController:
             try:
                 return await self._ensure()
             except ApiError as err:
-                log.warning("lease ensure failed node=%s error=%s retry_in=%.1fs", self._node, err, delay)
+                log.warning(
+                    "lease ensure failed", extra={"node": self._node, "error": str(err), "retry_in": round(delay, 3)}
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, ENSURE_MAX_DELAY)
 
     async def renew_once(self) -> bool:
         """One renewal; True when the lease was written."""
         if not self._may_renew():
-            log.warning("ping result is not clean, not updating lease node=%s", self._node)
+            log.warning("ping result is not clean, not updating lease", extra={"node": self._node})
             return False
         if self._cached is not None:
             try:
@@ -140,7 +142,7 @@ class LeaseController:
         if created:
             self._cached = lease
             self.renewals += 1
-            log.info("lease created node=%s", self._node)
+            log.info("lease created", extra={"node": self._node})
             return True
         for attempt in range(1, MAX_UPDATE_RETRIES + 1):
             try:
@@ -149,7 +151,7 @@ class LeaseController:
                 self.renewals += 1
                 return True
             except ConflictError:
-                log.info("lease conflict node=%s attempt=%d", self._node, attempt)
+                log.info("lease conflict", extra={"node": self._node, "attempt": attempt})
                 lease, created = await self._ensure_with_backoff()
                 if created:
                     self._cached = lease
@@ -161,7 +163,7 @@ class LeaseController:
                     self._cached = lease
                     self.renewals += 1
                     return True
-        log.error("lease update failed after %d attempts node=%s", MAX_UPDATE_RETRIES, self._node)
+        log.error("lease update failed", extra={"node": self._node, "attempts": MAX_UPDATE_RETRIES})
         return False
 
     async def run(self) -> None:
@@ -169,5 +171,5 @@ class LeaseController:
             try:
                 await self.renew_once()
             except ApiError as err:
-                log.warning("lease renewal failed node=%s error=%s", self._node, err)
+                log.warning("lease renewal failed", extra={"node": self._node, "error": str(err)})
             await asyncio.sleep(self._renew)

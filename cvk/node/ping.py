@@ -141,11 +141,11 @@ class PingController:
         if not changed:
             return
         if result.device_ok:
-            log.info("device ping ok duration=%.3fs", result.duration)
+            log.info("device ping ok", extra={"duration": round(result.duration, 3)})
         elif result.healthy:
-            log.warning("device ping failed reason=%s error=%s", result.reason, result.message)
+            log.warning("device ping failed", extra={"reason": result.reason, "error": result.message})
         else:
-            log.error("device ping raised an unexpected error error=%r", result.error)
+            log.error("device ping raised an unexpected error", extra={"error": repr(result.error)})
         for listener in list(self._listeners):
             try:
                 listener(result)

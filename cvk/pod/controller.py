@@ -119,7 +119,7 @@ class PodController:
         if self._device is not None and not self._device.device_ok:
             self.on_device_change(self._device)
         self.ready.set()
-        log.info("pod controller started node=%s pods=%d", self.node_name, len(api_pods))
+        log.info("pod controller started", extra={"node": self.node_name, "pods": len(api_pods)})
 
     async def stop(self) -> None:
         for q in (self.sync_queue, self.delete_queue, self.status_queue):
@@ -145,14 +145,14 @@ class PodController:
         if not result.device_ok:
             for p in pods:
                 self.status.mark_outage(pod_key(p), result.reason, result.message)
-            log.warning("device lost: pods keep their status pods=%d reason=%s", len(pods), result.reason)
+            log.warning("device lost: pods keep their status", extra={"pods": len(pods), "reason": result.reason})
         elif was_down:
             for p in pods:
                 key = pod_key(p)
                 self.status.recover(key)
                 self.sync_queue.forget(key)
                 self.sync_queue.enqueue(key)
-            log.info("device back: re-adopting pods=%d", len(pods))
+            log.info("device back: re-adopting", extra={"pods": len(pods)})
 
     # ---- informer handlers -------------------------------------------------------------------
     def _on_add(self, pod: Pod) -> None:
@@ -199,7 +199,7 @@ class PodController:
         try:
             self._recorder.event(pod, "Warning" if type_ == "Warning" else "Normal", reason, message)
         except Exception:
-            log.exception("recording event failed reason=%s", reason)
+            log.exception("recording event failed", extra={"reason": reason})
 
     def stats(self) -> dict[str, Any]:
         return {

@@ -70,14 +70,14 @@ class StatusPoller:
                     continue
                 if phase_of(pod) != "Running" and age_seconds(pod) <= CREATION_GRACE_SECONDS:
                     continue
-                log.warning("the device no longer has the pod's apps pod=%s", key)
+                log.warning("the device no longer has the pod's apps", extra={"pod": key})
                 self._status.set_provider_status(key, not_found_status(pod))
                 continue
             except DeviceError as err:
                 if is_outage(err):
                     self._status.mark_outage(key, device_reason(err), f"{type(err).__name__}: {err}")
                 else:
-                    log.warning("status read failed pod=%s error=%s", key, err)
+                    log.warning("status read failed", extra={"pod": key, "error": str(err)})
                 continue
             self._status.set_provider_status(key, status)
         self.sweeps += 1

@@ -40,7 +40,7 @@ async def cleanup_dangling(driver: Driver, api_pods: dict[str, Pod], *, workers:
     try:
         driver_pods = await driver.list_pods()
     except (DeviceError, NotImplementedError) as err:
-        log.warning("cannot list the device's pods, skipping the dangling-pod cleanup error=%s", err)
+        log.warning("cannot list the device's pods, skipping the dangling-pod cleanup", extra={"error": str(err)})
         return []
     victims = dangling(driver_pods, api_pods)
     sem = asyncio.Semaphore(max(1, workers))
@@ -50,11 +50,11 @@ async def cleanup_dangling(driver: Driver, api_pods: dict[str, Pod], *, workers:
             key = pod_key(p)
             try:
                 await driver.delete_pod(p)
-                log.info("dangling pod deleted from the device pod=%s uid=%s", key, uid_of(p))
+                log.info("dangling pod deleted from the device", extra={"pod": key, "uid": uid_of(p)})
             except NotFound:
                 pass
             except Exception as err:
-                log.warning("deleting dangling pod failed pod=%s error=%s", key, err)
+                log.warning("deleting dangling pod failed", extra={"pod": key, "error": str(err)})
             return key
 
     return list(await asyncio.gather(*(one(p) for p in victims)))

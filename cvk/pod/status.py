@@ -258,7 +258,7 @@ class PodStatusManager:
                 self._enqueue_after(key, NOTIFY_RETRY_PERIOD)  # the informer may not have it yet
             else:
                 self._state.pop(key, None)
-                log.debug("status for a pod the API does not know dropped pod=%s", key)
+                log.debug("status for a pod the API does not know dropped", extra={"pod": key})
             return
         if is_terminal(api_pod):
             return
@@ -288,7 +288,7 @@ class PodStatusManager:
             st.outage = None
             return
         except DeviceError as err:
-            log.info("status refresh failed pod=%s error=%s", key, err)
+            log.info("status refresh failed", extra={"pod": key, "error": str(err)})
             raise
         st.provider_status = copy.deepcopy(status)
         st.outage = None
@@ -308,7 +308,7 @@ class PodStatusManager:
         ns, name = split_key(key)
         try:
             await self._client.delete(paths.pods(ns, name), grace_period_seconds=seconds)
-            log.info("pod deleted by the driver, deleting it from the API pod=%s grace=%d", key, seconds)
+            log.info("pod deleted by the driver, deleting it from the API", extra={"pod": key, "grace": seconds})
         except NotFoundError:
             pass
 
@@ -340,4 +340,4 @@ class PodStatusManager:
         st.written_desired = copy.deepcopy(desired)
         st.written_server = copy.deepcopy(result.get("status") or {})
         self.writes += 1
-        log.debug("pod status written pod=%s phase=%s", key, desired.get("phase"))
+        log.debug("pod status written", extra={"pod": key, "phase": desired.get("phase")})

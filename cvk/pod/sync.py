@@ -97,7 +97,9 @@ class PodSyncer:
         if last is not None and effectively_equal(last, pod):
             return
         if is_terminal(pod):
-            log.info("pod is terminal, not creating it in the driver pod=%s phase=%s", key, pod["status"]["phase"])
+            log.info(
+                "pod is terminal, not creating it in the driver", extra={"pod": key, "phase": pod["status"]["phase"]}
+            )
             return
         await self._create_or_update(key, pod)
 
@@ -113,7 +115,7 @@ class PodSyncer:
         try:
             self.calls["delete"] += 1
             await self._driver.delete_pod(existing)
-            log.info("pod removed from the API, deleted from the device pod=%s", key)
+            log.info("pod removed from the API, deleted from the device", extra={"pod": key})
         except NotFound:
             pass
 
@@ -126,7 +128,7 @@ class PodSyncer:
             await self._driver.delete_pod(copy.deepcopy(pod))
             self._record(pod, "Normal", "ProviderDeleteSuccess", MSG_DELETE_OK)
         except NotFound:
-            log.info("pod already absent from the device pod=%s", key)
+            log.info("pod already absent from the device", extra={"pod": key})
         except DeviceError as err:
             self._record(pod, "Warning", "ProviderDeleteFailed", str(err))
             if is_outage(err):
@@ -144,7 +146,7 @@ class PodSyncer:
             except NotFound:
                 existing = None
             if existing is not None and uid_of(existing) and uid_of(pod) and uid_of(existing) != uid_of(pod):
-                log.info("driver holds an older pod of the same name, replacing it pod=%s", key)
+                log.info("driver holds an older pod of the same name, replacing it", extra={"pod": key})
                 with contextlib.suppress(NotFound):
                     await self._driver.delete_pod(existing)
                 existing = None
@@ -159,7 +161,7 @@ class PodSyncer:
             except Exception as err:
                 await self._provider_error(key, pod, err, "ProviderCreateFailed")
             self._record(pod, "Normal", "ProviderCreateSuccess", MSG_CREATE_OK)
-            log.info("pod created in the driver pod=%s", key)
+            log.info("pod created in the driver", extra={"pod": key})
         elif provider_differs(existing, resolved, sort_env=self._resolve is not None):
             try:
                 self.calls["update"] += 1
@@ -167,9 +169,9 @@ class PodSyncer:
             except Exception as err:
                 await self._provider_error(key, pod, err, "ProviderUpdateFailed")
             self._record(pod, "Normal", "ProviderUpdateSuccess", MSG_UPDATE_OK)
-            log.info("pod updated in the driver pod=%s", key)
+            log.info("pod updated in the driver", extra={"pod": key})
         else:
-            log.info("pod adopted: the driver already runs it pod=%s", key)
+            log.info("pod adopted: the driver already runs it", extra={"pod": key})
         self.last_used[key] = pod
         self._status.ensure_known(key)
 
@@ -194,7 +196,7 @@ class PodSyncer:
         except NotFoundError:
             pass
         except ApiError as err:
-            log.warning("writing the ProviderFailed status failed pod=%s error=%s", key, err)
+            log.warning("writing the ProviderFailed status failed", extra={"pod": key, "error": str(err)})
 
     # ---- force-delete queue ------------------------------------------------------------------
     async def force_delete(self, dkey: str) -> None:
@@ -204,12 +206,12 @@ class PodSyncer:
         if pod is None:
             return
         if uid_of(pod) != uid:
-            log.info("pod was re-created, not force-deleting the new one pod=%s", key)
+            log.info("pod was re-created, not force-deleting the new one", extra={"pod": key})
             return
         ns, name = split_key(key)
         try:
             await self._client.delete(paths.pods(ns, name), grace_period_seconds=0, preconditions_uid=uid or None)
-            log.info("pod force-deleted from the API pod=%s uid=%s", key, uid)
+            log.info("pod force-deleted from the API", extra={"pod": key, "uid": uid})
         except (NotFoundError, ConflictError):
             pass
 

@@ -23,6 +23,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 async def kubectl(kubeconfig: str, *args: str, stdin: str | None = None, check: bool = True) -> str:
+    env = dict(os.environ)
+    env.pop("KUBERNETES_SERVICE_HOST", None)
+    env["KUBECACHEDIR"] = str(Path(kubeconfig).parent / "kube-cache")
     proc = await asyncio.create_subprocess_exec(
         KUBECTL,
         "--kubeconfig",
@@ -31,6 +34,7 @@ async def kubectl(kubeconfig: str, *args: str, stdin: str | None = None, check: 
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        env=env,
     )
     out, err = await asyncio.wait_for(proc.communicate(stdin.encode() if stdin is not None else None), 60)
     if check and proc.returncode != 0:

@@ -1,0 +1,243 @@
+"""cisco-vk with the FAKE driver against the API emulator, checked with real kubectl.
+
+Most tests run the daemon in-process (``cvk.daemon.Daemon``, short ping and lease intervals);
+the restart test runs ``cisco-vk run`` as a real process and SIGKILLs it mid-lifecycle.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cvk.driver.fake import update_faults
+from tests.e2e_fake.helpers import (
+    CvkProcess,
+    condition,
+    daemon,
+    eventually,
+    fake_spec,
+    fast_opts,
+    get_json,
+    kubectl,
+    pod_manifest,
+    write_device_file,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+
+
+def phase(p: dict[str, Any] | None) -> str:
+    return str(((p or {}).get("status") or {}).get("phase") or "")
+
+
+async def events_for(kc: str, name: str, reason: str) -> list[dict[str, Any]]:
+    out = json.loads(await kubectl(kc, "get", "events", "-o", "json"))
+    return [
+        e
+        for e in out.get("items") or []
+        if e.get("reason") == reason and (e.get("involvedObject") or {}).get("name") == name
+    ]
+
+
+async def test_node_ready_lease_renews_pod_runs_and_deletes(kubeapi: Any, tmp_path: Path) -> None:
+    kc = str(kubeapi.kubeconfig)
+    async with daemon(fake_spec(tmp_path / "fake.json"), fast_opts("sw1", kc)) as d:
+        node = await get_json(kc, "node", "sw1")
+        assert node is not None
+        ready = condition(node, "Ready")
+        assert ready is not None and ready["status"] == "True"
+        assert (condition(node, "DeviceReachable") or {}).get("status") == "True"
+        labels = node["metadata"]["labels"]
+        assert labels["type"] == "virtual-kubelet" and labels["kubernetes.io/hostname"] == "sw1"
+        assert {"key": "virtual-kubelet.io/provider", "value": "cisco", "effect": "NoSchedule"} in node["spec"][
+            "taints"
+        ]
+        assert node["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"] == d.kubelet.port  # type: ignore[union-attr]
+        assert {"type": "InternalIP", "address": "127.0.0.1"} in node["status"]["addresses"]
+        assert node["status"]["capacity"]["pods"] == "16"
+        assert "Ready" in await kubectl(kc, "get", "nodes")
+
+        lease = await get_json(kc, "lease", "-n", "kube-node-lease", "sw1")
+        assert lease is not None
+        assert lease["spec"]["holderIdentity"] == "sw1" and lease["spec"]["leaseDurationSeconds"] == 40
+        assert lease["metadata"]["ownerReferences"][0]["uid"] == node["metadata"]["uid"]
+        first = lease["spec"]["renewTime"]
+
+        async def renewed() -> bool:
+            now = await get_json(kc, "lease", "-n", "kube-node-lease", "sw1")
+            return bool(now and now["spec"]["renewTime"] > first)
+
+        await eventually(renewed, limit=10, what="lease renewal")
+
+        await kubectl(kc, "apply", "-f", "-", stdin=pod_manifest("web", "sw1"))
+
+        async def running() -> dict[str, Any] | None:
+            p = await get_json(kc, "pod", "web")
+            return p if phase(p) == "Running" and p and p["status"].get("podIP") else None
+
+        p = await eventually(running, what="pod Running with an IP")
+        assert p["status"]["containerStatuses"][0]["ready"] is True
+        assert "Running" in await kubectl(kc, "get", "pods", "-o", "wide")
+        created = await events_for(kc, "web", "ProviderCreateSuccess")
+        assert created and created[0]["source"]["component"] == "sw1/pod-controller"
+        assert [x["metadata"]["name"] for x in await d.driver.list_pods()] == ["web"]
+
+        await kubectl(kc, "delete", "pod", "web", "--timeout=30s")
+        assert await get_json(kc, "pod", "web") is None
+        assert await d.driver.list_pods() == []
+        assert await events_for(kc, "web", "ProviderDeleteSuccess")
+    # Shutdown leaves the Node and the Lease in place.
+    assert await get_json(kc, "node", "sw1") is not None
+    assert await get_json(kc, "lease", "-n", "kube-node-lease", "sw1") is not None
+
+
+async def test_device_outage_keeps_pods_running_and_recovery_clears(kubeapi: Any, tmp_path: Path) -> None:
+    kc = str(kubeapi.kubeconfig)
+    state = tmp_path / "fake.json"
+    async with daemon(fake_spec(state), fast_opts("sw2", kc)):
+        await kubectl(kc, "apply", "-f", "-", stdin=pod_manifest("app", "sw2"))
+
+        async def pod_running() -> bool:
+            return phase(await get_json(kc, "pod", "app")) == "Running"
+
+        await eventually(pod_running, what="pod Running")
+        uid = (await get_json(kc, "pod", "app"))["metadata"]["uid"]  # type: ignore[index]
+
+        update_faults(str(state), unreachable=True)
+
+        async def node_cond_false() -> dict[str, Any] | None:
+            c = condition(await get_json(kc, "node", "sw2"), "DeviceReachable")
+            return c if c and c["status"] == "False" else None
+
+        c = await eventually(node_cond_false, what="node DeviceReachable=False")
+        assert c["reason"] == "DeviceUnreachable" and "unreachable" in c["message"]
+        node = await get_json(kc, "node", "sw2")
+        assert (condition(node, "Ready") or {}).get("status") == "True"
+
+        async def pod_marked() -> dict[str, Any] | None:
+            p = await get_json(kc, "pod", "app")
+            pc = condition(p, "DeviceReachable")
+            return p if pc and pc["status"] == "False" else None
+
+        p = await eventually(pod_marked, what="pod DeviceReachable=False")
+        assert phase(p) == "Running"
+        assert (condition(p, "DeviceReachable") or {})["reason"] == "DeviceUnreachable"
+
+        update_faults(str(state), unreachable=False)
+
+        async def node_cond_true() -> bool:
+            return (condition(await get_json(kc, "node", "sw2"), "DeviceReachable") or {}).get("status") == "True"
+
+        await eventually(node_cond_true, what="node DeviceReachable=True")
+
+        async def pod_cleared() -> dict[str, Any] | None:
+            p = await get_json(kc, "pod", "app")
+            return p if p and condition(p, "DeviceReachable") is None else None
+
+        p = await eventually(pod_cleared, what="pod condition cleared")
+        assert phase(p) == "Running" and p["metadata"]["uid"] == uid
+        assert len(await events_for(kc, "app", "ProviderCreateSuccess")) == 1
+
+
+async def test_env_from_configmap_secret_and_downward_api(kubeapi: Any, tmp_path: Path) -> None:
+    kc = str(kubeapi.kubeconfig)
+    async with daemon(fake_spec(tmp_path / "fake.json"), fast_opts("sw3", kc)) as d:
+        await kubectl(kc, "create", "configmap", "cfg", "--from-literal=MODE=prod", "--from-literal=LEVEL=3")
+        # stringData: the API server stores it base64-encoded in data (what cisco-vk reads back).
+        sec = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "sec"}, "stringData": {"token": "s3cret"}}
+        await kubectl(kc, "apply", "-f", "-", stdin=json.dumps(sec))
+        env = [
+            {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "sec", "key": "token"}}},
+            {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+            {"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+            {"name": "URL", "value": "mode=$(MODE)"},
+            {"name": "MISSING", "valueFrom": {"configMapKeyRef": {"name": "nope", "key": "k", "optional": True}}},
+        ]
+        manifest = pod_manifest("envpod", "sw3", env=env, envFrom=[{"configMapRef": {"name": "cfg"}}])
+        await kubectl(kc, "apply", "-f", "-", stdin=manifest)
+
+        async def on_device() -> dict[str, Any] | None:
+            pods = {p["metadata"]["name"]: p for p in await d.driver.list_pods()}
+            return pods.get("envpod")
+
+        p = await eventually(on_device, what="pod on the device")
+        c = p["spec"]["containers"][0]
+        got = {e["name"]: e["value"] for e in c["env"]}
+        assert got["MODE"] == "prod" and got["LEVEL"] == "3"
+        assert got["TOKEN"] == "s3cret"
+        assert got["POD"] == "envpod" and got["NODE"] == "sw3"
+        assert got["URL"] == "mode=prod"
+        assert "MISSING" not in got and c["envFrom"] == []
+        assert await events_for(kc, "envpod", "OptionalConfigMapNotFound")
+
+        # A mandatory reference that is missing blocks the create until the object appears.
+        bad_env = [{"name": "X", "valueFrom": {"secretKeyRef": {"name": "later", "key": "k"}}}]
+        await kubectl(kc, "apply", "-f", "-", stdin=pod_manifest("waiter", "sw3", env=bad_env))
+
+        async def mandatory_event() -> list[dict[str, Any]]:
+            return await events_for(kc, "waiter", "MandatorySecretNotFound")
+
+        await eventually(mandatory_event, what="MandatorySecretNotFound event")
+        assert "waiter" not in {p["metadata"]["name"] for p in await d.driver.list_pods()}
+        secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "later"}, "stringData": {"k": "v"}}
+        await kubectl(kc, "apply", "-f", "-", stdin=json.dumps(secret))
+
+        async def created() -> bool:
+            return "waiter" in {p["metadata"]["name"] for p in await d.driver.list_pods()}
+
+        await eventually(created, limit=30, what="pod created after the secret appeared")
+
+
+async def test_kill_and_restart_neither_recreates_nor_deletes(kubeapi: Any, tmp_path: Path) -> None:
+    kc = str(kubeapi.kubeconfig)
+    state = tmp_path / "fake.json"
+    config = write_device_file(tmp_path / "device.yaml", state)
+    proc = CvkProcess(config, kc, "sw4", tmp_path / "cisco-vk.log")
+    proc.start()
+    try:
+
+        async def node_ready() -> bool:
+            return (condition(await get_json(kc, "node", "sw4"), "Ready") or {}).get("status") == "True"
+
+        await eventually(node_ready, limit=30, what="node Ready")
+        await kubectl(kc, "apply", "-f", "-", stdin=pod_manifest("steady", "sw4"))
+
+        async def steady_running() -> dict[str, Any] | None:
+            p = await get_json(kc, "pod", "steady")
+            return p if phase(p) == "Running" else None
+
+        before = await eventually(steady_running, what="steady Running")
+        await kubectl(kc, "apply", "-f", "-", stdin=pod_manifest("young", "sw4"))
+
+        async def young_on_device() -> bool:
+            doc = json.loads(state.read_text()) if state.exists() else {}
+            return "young" in json.dumps(doc.get("pods") or [])
+
+        await eventually(young_on_device, what="young handed to the device")
+        proc.kill()  # mid-lifecycle: young is still installing
+        assert not proc.alive()
+        proc.start()
+
+        async def young_running() -> dict[str, Any] | None:
+            p = await get_json(kc, "pod", "young")
+            return p if phase(p) == "Running" else None
+
+        young = await eventually(young_running, limit=60, what="young Running after restart")
+        after = await get_json(kc, "pod", "steady")
+        assert after is not None and phase(after) == "Running"
+        assert after["metadata"]["uid"] == before["metadata"]["uid"]
+        cid = before["status"]["containerStatuses"][0]["containerID"]
+        assert after["status"]["containerStatuses"][0]["containerID"] == cid
+        assert after["status"]["containerStatuses"][0].get("restartCount", 0) == 0
+        assert young["status"]["containerStatuses"][0].get("restartCount", 0) == 0
+        for name in ("steady", "young"):
+            assert len(await events_for(kc, name, "ProviderCreateSuccess")) == 1, name
+            assert await events_for(kc, name, "ProviderDeleteSuccess") == []
+        log = (tmp_path / "cisco-vk.log").read_text()
+        assert "pod adopted" in log
+    finally:
+        rc = proc.terminate()
+    assert rc == 0
