@@ -72,6 +72,22 @@ async def read_body(request: web.Request) -> Any:
     if not raw:
         return None
     ctype = (request.content_type or JSON).lower()
+    if ctype == "application/vnd.kubernetes.protobuf":
+        from .protobuf import ProtobufError, decode
+
+        try:
+            return decode(raw)
+        except ProtobufError as exc:
+            raise ApiError(
+                415,
+                "UnsupportedMediaType",
+                f"the body of the request was in an unknown format - accepted media types include: "
+                f"application/json, application/yaml ({exc})",
+            ) from None
+    if "json" not in ctype and "yaml" not in ctype:
+        # Protobuf/CBOR: answered 415 so clients fall back to JSON, as they do with servers that
+        # do not serve a type in protobuf.
+        raise unsupported_media(ctype)
     try:
         if "yaml" in ctype:
             return yaml.safe_load(raw)
