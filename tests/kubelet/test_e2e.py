@@ -142,3 +142,28 @@ async def test_nodes_proxy_is_authorized_with_subject_access_reviews(cluster: Cl
     cluster.kubeapi.server.clear_deny()
     r = await cluster.kubectl("get", "--raw", f"/api/v1/nodes/{NODE}/proxy/metrics/resource")
     assert "node_cpu_usage_seconds_total" in r.stdout
+
+
+def _python_client_exec(api_client: Any) -> tuple[str, int | None]:
+    from kubernetes import client
+    from kubernetes.stream import stream
+
+    core = client.CoreV1Api(api_client)
+    resp = stream(core.connect_get_namespaced_pod_exec, "p1", "default", command=["exit", "6"],
+                  stderr=True, stdin=False, stdout=True, tty=False, _preload_content=False)
+    resp.run_forever(timeout=30)
+    code = resp.returncode
+    resp.close()
+    out = stream(core.connect_get_namespaced_pod_exec, "p1", "default", command=["echo", "from", "python"],
+                 stderr=True, stdin=False, stdout=True, tty=False)
+    return out, code
+
+
+async def test_official_python_client_exec(cluster: Cluster) -> None:
+    api_client = cluster.kubeapi.client()
+    try:
+        out, code = await asyncio.to_thread(_python_client_exec, api_client)
+    finally:
+        api_client.close()
+    assert out == "from python\n"
+    assert code == 6
