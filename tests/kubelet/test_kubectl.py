@@ -89,10 +89,12 @@ async def test_kubectl_exec_logs_and_exit_codes(env: Env, binary: str, extra: di
     assert "exit code 3" in err
     rc, out, err = await kubectl(env, binary, extra, "exec", "-i", "p1", "--", "cat", stdin=b"typed\n")
     assert (rc, out) == (0, "typed\n"), err
+    rc, out, err = await kubectl(env, binary, extra, "attach", "-i", "p1", stdin=b"shout\n")
+    assert (rc, out) == (0, "SHOUT\n"), err
     rc, out, err = await kubectl(env, binary, extra, "logs", "p1", "--tail=2")
     assert (rc, out) == (0, "l2\nl3\n"), err
     calls = env.kubelet.driver.exec_calls
-    assert [c[3] for c in calls] == [["echo", "hi"], ["exit", "3"], ["cat"]]
+    assert [c[3] for c in calls] == [["echo", "hi"], ["exit", "3"], ["cat"], []]
     # The transport really was the one this kubectl version is known to use.
     methods = {r.split()[0] for r in env.proxy.requests if "/exec?" in r}
     websocket = minor_version(binary) >= 30 and not extra
