@@ -1,0 +1,1 @@
+"""Modules generated from proto/ by hack/scripts/gen_protos.sh. Do not edit."""
