@@ -25,13 +25,14 @@ from cvk.config.logsetup import FORMATS, LEVELS, setup_logging
 from cvk.config.names import default_node_name, dns_subdomain_problem
 from cvk.config.spec import DeviceSpec
 from cvk.driver.factory import check_driver
-from cvk.errors import ConfigError
+from cvk.errors import ConfigError, CvkError
 from cvk.options import RunOptions
 
 log = logging.getLogger("cvk.cli")
 
 DEFAULT_CONFIG = "/etc/virtual-kubelet/config.yaml"
 EXIT_CONFIG = 2
+EXIT_FAILURE = 1
 
 # Subcommands living in other packages, imported only when used: name -> "module:attribute".
 LAZY_COMMANDS: dict[str, str] = {"controller": "controller.cli:controller_command"}
@@ -177,6 +178,14 @@ def run(config_path: str, kubeconfig: str | None, nodename: str | None, log_leve
         fail(err.field, err.message)
     except KeyboardInterrupt:  # pragma: no cover - SIGINT arrives through the handler normally
         pass
+    except CvkError as err:
+        log.error("cisco-vk failed", extra={"error": str(err), "kind": type(err).__name__})
+        click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_FAILURE)
+    except OSError as err:  # e.g. the kubelet port is taken
+        log.error("cisco-vk failed", extra={"error": str(err)})
+        click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_FAILURE)
     log.info("cisco-vk stopped", extra={"node": opts.node_name})
 
 

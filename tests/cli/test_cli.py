@@ -174,6 +174,15 @@ def test_config_error_from_the_daemon_exits_2(tmp_path: Path, daemon: Captured) 
     assert result.stderr.splitlines()[-1] == "error: kubeconfig: /k: no such file; pass --kubeconfig"
 
 
+@pytest.mark.parametrize("error", [OSError(98, "Address already in use"), RuntimeError("boom")])
+def test_other_failures_exit_1(tmp_path: Path, daemon: Captured, error: BaseException) -> None:
+    daemon.raise_ = error
+    result = invoke("run", "-c", write(tmp_path, FAKE))
+    assert result.exit_code == 1
+    if isinstance(error, OSError):
+        assert result.stderr.splitlines()[-1] == "error: [Errno 98] Address already in use"
+
+
 def test_console_script_exit_code(tmp_path: Path) -> None:
     bad = write(tmp_path, FAKE.replace("FAKE", "NXOS"))
     proc = subprocess.run([sys.executable, "-m", "cvk.cli", "run", "--config", bad], capture_output=True,
