@@ -91,6 +91,7 @@ class PodController:
         self._loop_thread = 0
         self._device: PingResult | None = None
         self.dangling_deleted: list[str] = []
+        self._cleanup_pending = False
         self.ready = asyncio.Event()
 
     # ---- public ------------------------------------------------------------------------------
@@ -112,7 +113,9 @@ class PodController:
             )
             self._tasks.append(asyncio.create_task(self.poller.run(), name="cvk-pod-status-poll"))
         api_pods = {pod_key(p): p for p in self.informer.list()}
-        self.dangling_deleted = await cleanup_dangling(self._driver, api_pods, workers=self._opts.pod_sync_workers)
+        deleted = await cleanup_dangling(self._driver, api_pods, workers=self._opts.pod_sync_workers)
+        self._cleanup_pending = deleted is None
+        self.dangling_deleted = deleted or []
         workers = max(1, self._opts.pod_sync_workers)
         for q in (self.sync_queue, self.delete_queue, self.status_queue):
             self._tasks.append(asyncio.create_task(q.run(workers), name=f"cvk-queue-{q.name}"))
@@ -152,7 +155,22 @@ class PodController:
                 self.status.recover(key)
                 self.sync_queue.forget(key)
                 self.sync_queue.enqueue(key)
+            for key in self.syncer.missing_pending:  # removed from the API during the outage
+                self.sync_queue.forget(key)
+                self.sync_queue.enqueue(key)
+            if self._cleanup_pending:
+                self._tasks.append(asyncio.create_task(self._late_cleanup(), name="cvk-pod-dangling"))
             log.info("device back: re-adopting", extra={"pods": len(pods)})
+
+    async def _late_cleanup(self) -> None:
+        """The start-up dangling-pod pass, when the device could not be listed at start."""
+        if not self._cleanup_pending:
+            return
+        api_pods = {pod_key(p): p for p in self.informer.list()}
+        deleted = await cleanup_dangling(self._driver, api_pods, workers=self._opts.pod_sync_workers)
+        if deleted is not None:
+            self._cleanup_pending = False
+            self.dangling_deleted = deleted
 
     # ---- informer handlers -------------------------------------------------------------------
     def _on_add(self, pod: Pod) -> None:

@@ -8,9 +8,9 @@ Runs once, after the pod informer has synced and before any worker starts:
   that name: deleted as well (upstream compares names only);
 - every other driver pod is left alone: the pod sync adopts it without a create.
 
-A failing ``list_pods`` skips the pass entirely (nothing is deleted on a failed or partial answer),
-and an empty list deletes nothing by construction. API pods the driver does not report are never
-touched here.
+A failing ``list_pods`` skips the pass (nothing is deleted on a failed answer) and the pod
+controller runs it once the device answers again; an empty list deletes nothing by construction.
+API pods the driver does not report are never touched here.
 """
 
 from __future__ import annotations
@@ -35,13 +35,14 @@ def dangling(driver_pods: list[Pod], api_pods: dict[str, Pod]) -> list[Pod]:
     return out
 
 
-async def cleanup_dangling(driver: Driver, api_pods: dict[str, Pod], *, workers: int = 4) -> list[str]:
-    """Delete dangling driver pods; returns the keys deleted (or attempted)."""
+async def cleanup_dangling(driver: Driver, api_pods: dict[str, Pod], *, workers: int = 4) -> list[str] | None:
+    """Delete dangling driver pods; returns the keys deleted (or attempted), None when the driver
+    could not list its pods (nothing was deleted; the caller runs the pass once the device answers)."""
     try:
         driver_pods = await driver.list_pods()
     except (DeviceError, NotImplementedError) as err:
         log.warning("cannot list the device's pods, skipping the dangling-pod cleanup", extra={"error": str(err)})
-        return []
+        return None
     victims = dangling(driver_pods, api_pods)
     sem = asyncio.Semaphore(max(1, workers))
 

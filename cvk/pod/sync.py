@@ -82,6 +82,7 @@ class PodSyncer:
         self._resolve = resolve
         self._enqueue_delete = enqueue_delete
         self.last_used: dict[str, Pod] = {}
+        self.missing_pending: set[str] = set()  # gone from the API, device delete not done yet
         self.calls: dict[str, int] = {"create": 0, "update": 0, "delete": 0}
 
     # ---- pod queue -----------------------------------------------------------------------------
@@ -108,9 +109,11 @@ class PodSyncer:
         self.last_used.pop(key, None)
         self._status.forget(key)
         ns, name = split_key(key)
+        self.missing_pending.add(key)
         try:
             existing = await self._driver.get_pod(ns, name)
         except NotFound:
+            self.missing_pending.discard(key)
             return
         try:
             self.calls["delete"] += 1
@@ -118,6 +121,7 @@ class PodSyncer:
             log.info("pod removed from the API, deleted from the device", extra={"pod": key})
         except NotFound:
             pass
+        self.missing_pending.discard(key)
 
     async def _delete(self, key: str, pod: Pod) -> None:
         last = self.last_used.get(key)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cvk.config.spec import DeviceSpec, DriverName, FakeConfig
-from cvk.driver.fake import FakeDriver
+from cvk.driver.fake import FakeDriver, update_faults
 from cvk.kube.client import KubeClient
 from cvk.kube.config import KubeConfig
 from cvk.node.ping import PingController
@@ -140,3 +140,40 @@ async def test_device_outage_marks_pods_and_recovery_clears(tmp_path: Path) -> N
             await until(lambda: device_cond() is None, 5)
             assert e.phase("web") == "Running"
             assert pc.syncer.calls["create"] == 1 and pc.syncer.calls["delete"] == 0
+
+
+async def test_cleanup_skipped_while_device_down_runs_after_recovery(tmp_path: Path) -> None:
+    async with env(tmp_path) as e:
+        async with e.controller() as (pc, driver):
+            orphan = api_pod("orphan")
+            orphan["metadata"]["uid"] = "u-orphan"
+            await driver.create_pod(orphan)
+        update_faults(str(tmp_path / "fake.json"), unreachable=True)
+        async with e.controller() as (pc, driver):
+            assert pc.dangling_deleted == []
+            ping = PingController(driver.ping, interval=0.05, timeout=1)
+            ping.add_listener(pc.on_device_change)
+            await ping.ping_once()
+            assert not ping.latest.device_ok  # type: ignore[union-attr]
+            driver.set_faults(unreachable=False)
+            await ping.ping_once()
+            await until(lambda: pc.dangling_deleted == ["default/orphan"], 5)
+            assert await driver.list_pods() == []
+
+
+async def test_pod_removed_during_outage_is_deleted_from_device_after_recovery(tmp_path: Path) -> None:
+    async with env(tmp_path) as e:
+        e.api.add("pods", api_pod("web"))
+        async with e.controller() as (pc, driver):
+            await until(lambda: e.phase("web") == "Running", 10)
+            ping = PingController(driver.ping, interval=0.05, timeout=1)
+            ping.add_listener(pc.on_device_change)
+            await ping.ping_once()
+            driver.set_faults(unreachable=True)
+            await ping.ping_once()
+            e.api.remove("pods", "default", "web")  # force-deleted by a user while the device is away
+            await until(lambda: "default/web" in pc.syncer.missing_pending, 5)
+            driver.set_faults(unreachable=False)
+            await ping.ping_once()
+            await until(lambda: not pc.syncer.missing_pending, 5)
+            assert await driver.list_pods() == []

@@ -217,7 +217,7 @@ async def test_reconcile_deletes_only_unknown_and_never_on_failed_list() -> None
     api = {"default/keep": pod("keep", uid="k"), "default/stale": pod("stale", uid="s-new")}
     assert sorted(p["metadata"]["name"] for p in dangling(list(d.pods.values()), api)) == ["orphan", "stale"]
     d.list_error = DeviceUnreachable("down")
-    assert await cleanup_dangling(d, api) == []
+    assert await cleanup_dangling(d, api) is None
     assert len(d.pods) == 3
     d.list_error = None
     deleted = await cleanup_dangling(d, api)
