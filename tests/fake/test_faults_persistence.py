@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cvk.driver.fake import FakeDriver, Faults, update_faults
-from cvk.errors import ConfigError, DeviceAuthError, DeviceBusy, DeviceUnreachable
+from cvk.errors import ConfigError, DeviceAuthError, DeviceBusy, DeviceUnreachable, NotFound
 
 from .conftest import Clock, Pushed, list_dir, make_pod, read_json, state_of, write_text
 
@@ -168,3 +168,18 @@ async def test_background_ticker_pushes_without_being_asked(new_driver: Callable
         assert phases[0] == "Pending" and phases[-1] == "Running"
     finally:
         await driver.close()
+
+
+async def test_two_drivers_share_one_device(new_driver: Callable[..., FakeDriver], clock: Clock) -> None:
+    first, second = new_driver(), new_driver()
+    seen_by_second = Pushed()
+    second.notify_pods(seen_by_second)
+    pod = make_pod()
+    await first.create_pod(pod)
+    clock.tick(3.0)
+    assert [p["metadata"]["name"] for p in await second.list_pods()] == ["web"]
+    assert seen_by_second.last["status"]["phase"] == "Running"
+    await second.delete_pod(pod)
+    with pytest.raises(NotFound):
+        await first.get_pod_status("default", "web")
+    assert await first.list_pods() == []

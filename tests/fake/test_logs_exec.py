@@ -197,3 +197,25 @@ async def test_stats_have_per_container_figures(running: FakeDriver) -> None:
     assert stats.cpu_usage_nano_cores > c.cpu_usage_nano_cores
     assert stats.memory_working_set_bytes > c.memory_working_set_bytes
     assert stats.memory_available_bytes > 0
+
+
+async def test_attach_returns_the_exit_code_when_the_container_ends(tmp_path: Path) -> None:
+    spec = make_spec(tmp_path / "a.json", install_seconds=0.01, activate_seconds=0.01, start_seconds=0.01,
+                     log_interval_seconds=0.05)
+    driver = FakeDriver(spec)
+    await driver.connect()
+    try:
+        env = [{"name": "FAKE_EXIT_AFTER", "value": "0.3"}, {"name": "FAKE_EXIT_CODE", "value": "6"}]
+        await driver.create_pod(make_pod(restart_policy="Never",
+                                         containers=[{"name": "main", "image": "busybox", "env": env}]))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while not (await driver.get_pod_status("default", "web"))["containerStatuses"][0]["started"]:
+            assert loop.time() < deadline
+            await asyncio.sleep(0.01)
+        session = Session()
+        code = await asyncio.wait_for(driver.attach_to_container("default", "web", "main", session.io()), 10)
+        assert code == 6
+        assert session.out.decode().splitlines()[-1] == "exiting with code 6"
+    finally:
+        await driver.close()

@@ -40,7 +40,7 @@ from cvk.driver.fake.logs import RunLog, render
 from cvk.driver.fake.pods import PodRecord, new_apps, pod_key, stored_pod
 from cvk.driver.fake.shell import Container, run_command
 from cvk.driver.fake.status import pod_status
-from cvk.driver.fake.store import StateError, StateStore, default_state_file
+from cvk.driver.fake.store import StateError, StateStore, default_state_file, faults_of
 from cvk.driver.fake.timefmt import to_datetime
 from cvk.errors import (
     ConfigError,
@@ -116,6 +116,8 @@ class FakeDriver(Driver):
         self._faults = faults
         self._catch_up(now)
         self._persist()
+        for rec in self._pods.values():  # what the device runs now, for whoever listens
+            self._push(rec)
         log.info("FAKE device loaded", extra={"device": self.spec.address, "state_file": self.state_file,
                                               "pods": len(self._pods)})
 
@@ -130,21 +132,45 @@ class FakeDriver(Driver):
             self._load()
 
     def _refresh_faults(self) -> None:
+        """Pick up what another writer changed in the state file: a test flipping faults, or a
+        second cisco-vk using the same device. Our own changes are persisted at once, so the file
+        is never older than our memory and taking it as the truth loses nothing."""
         if self._store.changed_on_disk():
             try:
-                faults = self._store.read_faults()
-            except StateError as err:
-                log.warning("ignoring unreadable faults in the FAKE state file", extra={"error": str(err)})
-                return
-            if faults != self._faults:
-                log.info("FAKE device faults changed", extra={"faults": faults.to_dict()})
-            self._faults = faults
+                with self._store.locked():
+                    doc = self._store.read()
+                faults = faults_of(doc, self._store.path)
+                records = [PodRecord.from_dict(item) for item in (doc or {}).get("pods", [])]
+            except (StateError, KeyError, TypeError, ValueError) as err:
+                log.warning("ignoring an unreadable FAKE state file", extra={"error": str(err)})
+            else:
+                if faults != self._faults:
+                    log.info("FAKE device faults changed", extra={"faults": faults.to_dict()})
+                self._faults = faults
+                if doc is not None:
+                    self._adopt(records)
         reachable = not (self._faults.unreachable or self._faults.auth_failure)
         if reachable and not self._was_reachable:
             self._was_reachable = True
             for rec in self._pods.values():
                 self._push(rec)
         self._was_reachable = reachable
+
+    def _adopt(self, records: list[PodRecord]) -> None:
+        """Replace the pods by those read from the file, keeping the objects that did not change."""
+        pods: dict[str, PodRecord] = {}
+        for rec in records:
+            old = self._pods.get(rec.key)
+            pods[rec.key] = old if old is not None and old.to_dict() == rec.to_dict() else rec
+        gone = set(self._pods) - set(pods)
+        changed = [rec for key, rec in pods.items() if self._pods.get(key) is not rec]
+        self._pods = pods
+        for key in gone:
+            self._pushed.pop(key, None)
+        for rec in changed:
+            self._push(rec)
+        if gone:
+            self._wake()
 
     @property
     def faults(self) -> Faults:
@@ -201,9 +227,13 @@ class FakeDriver(Driver):
         pod["status"] = copy.deepcopy(status) if status is not None else self._status(rec)
         return pod
 
-    def _push(self, rec: PodRecord) -> None:
+    def _wake(self) -> None:
+        """Wake log followers and attach sessions: something changed."""
         self._changed.set()
         self._changed = asyncio.Event()
+
+    def _push(self, rec: PodRecord) -> None:
+        self._wake()
         if self._faults.unreachable or self._faults.auth_failure:
             return  # nobody can hear the device; pushed again when it is reachable
         status = self._status(rec)
@@ -360,8 +390,7 @@ class FakeDriver(Driver):
         self._persist()
         log.info("pod deleted", extra={"pod": rec.key})
         self._pushed.pop(rec.key, None)
-        self._changed.set()
-        self._changed = asyncio.Event()
+        self._wake()
         if self._callback is not None:
             try:
                 self._callback(final)
@@ -449,9 +478,22 @@ class FakeDriver(Driver):
                 raise DeviceUnreachable(f"FAKE device {self.spec.address} became unreachable")
             self.advance()
             rec = self._pods.get(key)
-            if rec is None or rec.app(app.name) is not app:
+            current = rec.app(app.name) if rec is not None else None
+            if current is None or current.app_id != app.app_id:
                 return  # the pod was deleted or replaced; its final lines were already written
+            same = next((r for r in current.runs if r.started_at == run.started_at), None)
+            if same is None:
+                return
+            app, run = current, same
             runlog = RunLog(app, run, self.timings.log_interval, self._clock())
+
+    def _exit_code(self, key: str, app: App, run: Run) -> int:
+        """Exit code of ``run`` as the device knows it now (0 when it did not end)."""
+        rec = self._pods.get(key)
+        current = rec.app(app.name) if rec is not None else None
+        if current is not None and current.app_id == app.app_id:
+            run = next((r for r in current.runs if r.started_at == run.started_at), run)
+        return run.exit_code if run.exit_code is not None else 0
 
     def _running(self, namespace: str, pod: str, container: str) -> tuple[PodRecord, App]:
         rec, app = self._app(namespace, pod, container)
@@ -486,7 +528,7 @@ class FakeDriver(Driver):
             async for data in self._stream(rec.key, app, run, runlog, len(runlog), True, False):
                 if io.stdout is not None:
                     await io.stdout(data.replace(b"\n", b"\r\n") if io.tty else data)
-            return run.exit_code if run.exit_code is not None else 0
+            return self._exit_code(rec.key, app, run)
 
         async def echo() -> int:
             assert io.stdin is not None
