@@ -152,10 +152,13 @@ def _device_facts(node: Obj | None) -> Obj:
     meta = node.get("metadata") or {}
     tags = {**(meta.get("labels") or {}), **(meta.get("annotations") or {})}
     info = (node.get("status") or {}).get("nodeInfo") or {}
+    # The keys the XE and FAKE drivers publish (cvk/driver/*/driver.py node_resources): the exact
+    # product ID as an annotation, the label value sanitised for label syntax.
+    software = tags.get("cisco.vk/software-version") or info.get("osImage")
     facts = {
-        "model": tags.get("cisco.vk/model"),
-        "serialNumber": tags.get("cisco.vk/serial") or info.get("machineID"),
-        "softwareVersion": tags.get("cisco.vk/software-version") or info.get("osImage"),
+        "model": tags.get("cisco.vk/product-id") or tags.get("cisco.vk/model"),
+        "serialNumber": tags.get("cisco.vk/serial-number") or info.get("machineID"),
+        "softwareVersion": str(software).splitlines()[0] if software else None,
         "hostname": tags.get("cisco.vk/hostname"),
     }
     return {k: v for k, v in facts.items() if v}

@@ -1,0 +1,1 @@
+from hack.kubeapi.fixtures import kubeapi  # noqa: F401

@@ -1,0 +1,196 @@
+"""The real controller Manager against the API emulator: owned objects, status, rollouts, Events."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from controller import render
+from cvk.kube import paths
+
+from .harness import NS, PASSWORD, SECRET, api_writes, condition, controller_env, eventually, fake_device
+
+
+async def test_device_gets_finalizer_configmap_deployment_and_goes_ready(kubeapi: Any) -> None:
+    async with controller_env(kubeapi) as (cluster, _running):
+        await cluster.create_device(fake_device("sw1"))
+        dep = await eventually(lambda: cluster.deployment("sw1"), what="the Deployment")
+        device = await cluster.device("sw1")
+        assert device is not None
+        assert render.FINALIZER in device["metadata"]["finalizers"]
+        owner = {"apiVersion": "cisco.vk/v1alpha1", "kind": "CiscoDevice", "name": "sw1",
+                 "uid": device["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+
+        cm = await cluster.get(paths.configmaps(NS, "sw1-config"))
+        assert cm is not None and cm["metadata"]["ownerReferences"] == [owner]
+        assert PASSWORD not in json.dumps(cm) and "credentialSecretRef" not in cm["data"]["config.yaml"]
+
+        assert dep["metadata"]["ownerReferences"] == [owner]
+        assert dep["spec"]["replicas"] == 1 and dep["spec"]["strategy"]["type"] == "Recreate"
+        pod_spec = dep["spec"]["template"]["spec"]
+        assert pod_spec["serviceAccountName"] == "cisco-vk"
+        env = {e["name"]: e for e in pod_spec["containers"][0]["env"]}
+        assert env["CVK_DEVICE_PASSWORD"]["valueFrom"] == {"secretKeyRef": {"name": SECRET, "key": "password"}}
+        assert PASSWORD not in json.dumps(dep)
+        secret = await cluster.get(paths.secrets(NS, SECRET))
+        assert secret is not None
+        annotations = dep["spec"]["template"]["metadata"]["annotations"]
+        assert annotations[render.CREDENTIAL_RV_ANNOTATION] == secret["metadata"]["resourceVersion"]
+        assert annotations[render.CONFIG_HASH_ANNOTATION]
+
+        async def provisioning() -> Any:
+            d = await cluster.device("sw1")
+            return d if (d or {}).get("status", {}).get("phase") == "Provisioning" else None
+        device = await eventually(provisioning, what="phase Provisioning")
+        assert condition(device, "Reconciled")["status"] == "True"
+        assert condition(device, "Ready")["reason"] == "CiscoVKNotReady"
+
+        await cluster.make_vk_pod_ready("sw1")
+        await cluster.put_node("sw1")
+
+        async def ready() -> Any:
+            d = await cluster.device("sw1")
+            return d if condition(d, "Ready").get("status") == "True" else None
+        device = await eventually(ready, what="Ready=True")
+        assert device["status"]["phase"] == "Ready"
+        assert device["status"]["nodeName"] == "sw1"
+        assert device["status"]["observedGeneration"] == device["metadata"]["generation"]
+        assert condition(device, "DeviceReachable")["status"] == "True"
+        assert device["status"]["device"] == {"model": "FAKE-8000V", "serialNumber": "FAKE123",
+                                              "softwareVersion": "17.15.1"}
+
+        reasons = await eventually(
+            lambda: _reasons(cluster, "sw1", {"Created", "PhaseReady"}), what="Created and PhaseReady events")
+        assert "Created" in reasons
+
+        # Unreachable device: Error with the node's reason, then back to Ready.
+        await cluster.put_node("sw1", reachable=False, message="connect to 192.0.2.10:443 refused")
+
+        async def error() -> Any:
+            d = await cluster.device("sw1")
+            return d if (d or {}).get("status", {}).get("phase") == "Error" else None
+        device = await eventually(error, what="phase Error")
+        assert condition(device, "Ready")["status"] == "False"
+        assert condition(device, "Ready")["reason"] == "DeviceUnreachable"
+        assert "192.0.2.10:443 refused" in condition(device, "Ready")["message"]
+        assert condition(device, "DeviceReachable")["status"] == "False"
+        await eventually(lambda: _reasons(cluster, "sw1", {"PhaseError"}), what="a PhaseError event")
+        await cluster.put_node("sw1")
+        await eventually(ready, what="Ready again")
+        for event in await cluster.events(NS):
+            assert PASSWORD not in json.dumps(event)
+
+
+async def _reasons(cluster: Any, name: str, want: set[str]) -> set[str] | None:
+    reasons = {e["reason"] for e in await cluster.events(NS, name)}
+    return reasons if want <= reasons else None
+
+
+async def _settle(running: Any, cluster: Any) -> None:
+    """Wait until the controller's queue is idle (nothing waiting soon, nothing running)."""
+    queue = running.manager.queue
+
+    def idle() -> bool:
+        return queue.processing == 0 and not any(d < 0.05 for d in queue.waiting().values())
+    await eventually(idle, what="an idle work queue")
+
+
+def _template_annotations(dep: Any) -> dict[str, str]:
+    return dict(dep["spec"]["template"]["metadata"]["annotations"])
+
+
+async def test_spec_change_and_secret_rotation_each_update_the_deployment_once(kubeapi: Any) -> None:
+    async with controller_env(kubeapi) as (cluster, running):
+        await cluster.create_device(fake_device("sw1"))
+        await cluster.make_vk_pod_ready("sw1")
+        await cluster.put_node("sw1")
+        await eventually(lambda: _phase_is(cluster, "sw1", "Ready"), what="Ready")
+        await _settle(running, cluster)
+        dep = await cluster.deployment("sw1")
+        first = _template_annotations(dep)
+        writes = api_writes(running.client)
+
+        # Unchanged passes write nothing.
+        queue = running.manager.queue
+        for _ in range(5):
+            before = queue.processed
+            queue.enqueue(f"{NS}/sw1")
+            await eventually(lambda b=before: queue.processed > b, what="a pass")
+        await _settle(running, cluster)
+        assert api_writes(running.client) == writes
+
+        # A spec change: exactly one Deployment update with a new config hash.
+        device = await cluster.device("sw1")
+        device["spec"]["logLevel"] = "debug"
+        await cluster.client.replace(f"/apis/cisco.vk/v1alpha1/namespaces/{NS}/ciscodevices/sw1", device)
+
+        async def rolled() -> Any:
+            d = await cluster.deployment("sw1")
+            ann = _template_annotations(d)
+            return d if ann[render.CONFIG_HASH_ANNOTATION] != first[render.CONFIG_HASH_ANNOTATION] else None
+        dep = await eventually(rolled, what="a new config hash")
+        assert "--log-level" in dep["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert "debug" in dep["spec"]["template"]["spec"]["containers"][0]["args"]
+        await cluster.make_vk_pod_ready("sw1")
+        await eventually(lambda: _phase_is(cluster, "sw1", "Ready"), what="Ready after the rollout")
+        await _settle(running, cluster)
+        after = api_writes(running.client)
+        assert after[("update", "deployments")] == writes.get(("update", "deployments"), 0) + 1
+        assert after[("update", "configmaps")] == writes.get(("update", "configmaps"), 0) + 1
+        device = await cluster.device("sw1")
+        assert device["status"]["observedGeneration"] == device["metadata"]["generation"]
+
+        # Rotating the Secret: one more Deployment update, with the Secret's new resourceVersion.
+        second = _template_annotations(await cluster.deployment("sw1"))
+        rotated = await cluster.secret(password="n3w-Pa55")
+
+        async def rotated_rv() -> Any:
+            d = await cluster.deployment("sw1")
+            return d if _template_annotations(d)[render.CREDENTIAL_RV_ANNOTATION] == \
+                rotated["metadata"]["resourceVersion"] else None
+        dep = await eventually(rotated_rv, what="the credential resourceVersion annotation")
+        assert _template_annotations(dep)[render.CONFIG_HASH_ANNOTATION] == second[render.CONFIG_HASH_ANNOTATION]
+        await cluster.make_vk_pod_ready("sw1")
+        await _settle(running, cluster)
+        assert api_writes(running.client)[("update", "deployments")] == after[("update", "deployments")] + 1
+        assert "n3w-Pa55" not in json.dumps(dep)
+
+
+async def _phase_is(cluster: Any, name: str, phase: str, ns: str = NS) -> bool:
+    return await cluster.phase(name, ns) == phase
+
+
+async def test_inline_password_moves_into_an_owned_secret(kubeapi: Any) -> None:
+    async with controller_env(kubeapi) as (cluster, _running):
+        spec = fake_device("sw2", password="inl1ne-Pa55")
+        del spec["spec"]["credentialSecretRef"]
+        await cluster.create_device(spec)
+        dep = await eventually(lambda: cluster.deployment("sw2"), what="the Deployment")
+        device = await cluster.device("sw2")
+        secret = await cluster.get(paths.secrets(NS, "sw2-credentials"))
+        assert secret is not None
+        assert base64.b64decode(secret["data"]["password"]).decode() == "inl1ne-Pa55"
+        assert secret["metadata"]["ownerReferences"][0]["uid"] == device["metadata"]["uid"]
+        env = {e["name"]: e for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["CVK_DEVICE_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "sw2-credentials",
+                                                                           "key": "password"}
+        assert _template_annotations(dep)[render.CREDENTIAL_RV_ANNOTATION] == secret["metadata"]["resourceVersion"]
+        cm = await cluster.get(paths.configmaps(NS, "sw2-config"))
+        assert "inl1ne-Pa55" not in json.dumps(cm) and "inl1ne-Pa55" not in json.dumps(dep)
+
+        # Changing the inline password updates the Secret and rolls the pod.
+        device["spec"]["password"] = "ch4nged-Pa55"
+        await cluster.client.replace(f"/apis/cisco.vk/v1alpha1/namespaces/{NS}/ciscodevices/sw2", device)
+
+        async def new_password() -> Any:
+            s = await cluster.get(paths.secrets(NS, "sw2-credentials"))
+            return s if base64.b64decode(s["data"]["password"]).decode() == "ch4nged-Pa55" else None
+        secret = await eventually(new_password, what="the owned Secret to change")
+
+        async def rolled() -> Any:
+            d = await cluster.deployment("sw2")
+            return _template_annotations(d)[render.CREDENTIAL_RV_ANNOTATION] == secret["metadata"]["resourceVersion"]
+        await eventually(rolled, what="the Deployment to follow the Secret")
+        for event in await cluster.events(NS):
+            assert "Pa55" not in json.dumps(event)
