@@ -259,3 +259,13 @@ async def test_node_resources_come_from_the_spec(new_driver: Callable[..., FakeD
     assert res.allocatable == res.capacity
     assert res.node_info["machineID"] and res.node_info["osImage"].startswith("Cisco IOS-XE")
     assert driver.supports_notify
+
+
+async def test_an_invalid_replacement_leaves_the_old_pod_alone(driver: FakeDriver, clock: Clock) -> None:
+    await driver.create_pod(make_pod())
+    clock.tick(3.0)
+    bad = make_pod(uid="99999999-0000-0000-0000-000000000000")
+    bad["spec"]["initContainers"] = [{"name": "init", "image": "busybox"}]
+    with pytest.raises(InvalidInput):
+        await driver.create_pod(bad)
+    assert (await driver.get_pod_status("default", "web"))["phase"] == "Running"

@@ -294,8 +294,7 @@ class FakeDriver(Driver):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
-        if self._loaded:
-            self._persist()
+        # Nothing to save: every change was written when it happened (and the apps keep running).
 
     async def ping(self) -> None:
         await self._gate()
@@ -330,24 +329,24 @@ class FakeDriver(Driver):
         if not meta.get("name"):
             raise InvalidInput("metadata.name: required")
         existing = self._pods.get(key)
-        if existing is not None:
-            if existing.uid == str(meta.get("uid", "")):
-                log.info("pod already on the device, adopted", extra={"pod": key})
-                self._push(existing)
-                return
-            log.info("replacing apps of an older pod with the same name",
-                     extra={"pod": key, "old_uid": existing.uid})
-            del self._pods[key]
-            self._pushed.pop(key, None)
-        if len(self._pods) >= self.spec.max_pods:
-            raise DeviceRejected(f"FAKE device {self.spec.address} already runs {len(self._pods)} pods "
-                                 f"(maxPods {self.spec.max_pods})", device_message="app limit reached")
+        if existing is not None and existing.uid == str(meta.get("uid", "")):
+            log.info("pod already on the device, adopted", extra={"pod": key})
+            self._push(existing)
+            return
         now = self._clock()
-        apps = new_apps(pod, now)
-        ip = self._pool.allocate(r.pod_ip for r in self._pods.values() if r.pod_ip)
+        apps = new_apps(pod, now)  # validates before anything changes
+        others = [r for k, r in self._pods.items() if k != key]
+        if len(others) >= self.spec.max_pods:
+            raise DeviceRejected(f"FAKE device {self.spec.address} already runs {len(others)} pods "
+                                 f"(maxPods {self.spec.max_pods})", device_message="app limit reached")
+        ip = self._pool.allocate(r.pod_ip for r in others if r.pod_ip)
         if ip is None:
             raise DeviceRejected(f"no free address left in {self._pool.network} on FAKE device "
                                  f"{self.spec.address}", device_message="address pool exhausted")
+        if existing is not None:
+            log.info("replacing apps of an older pod with the same name",
+                     extra={"pod": key, "old_uid": existing.uid})
+            self._pushed.pop(key, None)
         qos = (pod.get("status") or {}).get("qosClass")
         rec = PodRecord(pod=stored_pod(pod), created_at=now, apps=apps, pod_ip=ip,
                         qos_class=str(qos) if qos else None)
