@@ -34,6 +34,8 @@ VPG_RANGE = (0, 31)  # IOS-XE VirtualPortGroup numbers
 GUEST_INTERFACE_RANGE = (0, 3)  # eth0..eth3 inside the app
 VLAN_RANGE = (0, 4094)
 PORT_RANGE = (1, 65535)
+MAX_TAINTS = 32
+MAX_PASSWORD = 256
 TRANSPORT_SECURITY = ("auto", "tls", "plaintext")
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 _QUANTITY = re.compile(r"^[+-]?((\d+(\.\d*)?)|(\.\d+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?((\d+(\.\d*)?)|(\.\d+))))?$")
@@ -64,6 +66,8 @@ def validate_spec(spec: DeviceSpec, root: str) -> None:
     if len(spec.username) > 64:
         raise ConfigError(f"{root}.username", "must be at most 64 characters")
     _range(f"{root}.port", spec.port, PORT_RANGE)
+    if spec.password is not None and len(spec.password) > MAX_PASSWORD:
+        raise ConfigError(f"{root}.password", f"must be at most {MAX_PASSWORD} characters")
     if spec.password is not None and spec.password_file is not None:
         raise ConfigError(f"{root}.passwordFile", "set either password or passwordFile, not both")
     if spec.password is not None and spec.credential_secret_ref is not None:
@@ -97,6 +101,8 @@ def validate_spec(spec: DeviceSpec, root: str) -> None:
         value_problem = label_value_problem(value)
         if value_problem:
             raise ConfigError(f"{root}.labels.{key}", f"invalid label value: {value_problem}")
+    if len(spec.taints) > MAX_TAINTS:
+        raise ConfigError(f"{root}.taints", f"at most {MAX_TAINTS} taints, got {len(spec.taints)}")
     for i, taint in enumerate(spec.taints):
         path = f"{root}.taints[{i}]"
         key_problem = label_key_problem(taint.key)
@@ -229,10 +235,10 @@ def _fake(path: str, fake: FakeConfig) -> None:
                        ("startSeconds", fake.start_seconds)):
         if not math.isfinite(value) or value < 0:
             raise ConfigError(f"{path}.{key}", f"must be a number of seconds >= 0, got {value}")
-    for key, value in (("logIntervalSeconds", fake.log_interval_seconds),
-                       ("restartBackoffSeconds", fake.restart_backoff_seconds)):
-        if not math.isfinite(value) or value < 0.01:
-            raise ConfigError(f"{path}.{key}", f"must be a number of seconds >= 0.01, got {value}")
+    for key, value, low in (("logIntervalSeconds", fake.log_interval_seconds, 0.1),
+                            ("restartBackoffSeconds", fake.restart_backoff_seconds, 0.01)):
+        if not math.isfinite(value) or value < low:
+            raise ConfigError(f"{path}.{key}", f"must be a number of seconds >= {low:g}, got {value}")
     for key, qty in (("cpu", fake.cpu), ("memory", fake.memory), ("storage", fake.storage)):
         _quantity(f"{path}.{key}", qty)
     if fake.state_file is not None:
