@@ -29,7 +29,8 @@ class Kubelet:
 
 
 def insecure_ssl() -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
+    """A client context that accepts the server's self-signed certificate (loads no CA bundle)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     return ctx
