@@ -407,6 +407,15 @@ class XEDriver(Driver):
                     return True
         return False
 
+    def _needs_config(self) -> bool:
+        """Whether this pass must re-read app configs (our own writes are tracked locally)."""
+        for rec in self._pods.values():
+            if rec.deleting:
+                return True
+            if any(c.observed_state is None and not c.done for c in rec.containers):
+                return True
+        return False
+
     async def _run(self) -> None:
         while not self._closed:
             self._kick.clear()
@@ -428,7 +437,7 @@ class XEDriver(Driver):
 
     async def pass_once(self) -> Snapshot:
         """One observe-then-act pass over every container; returns the snapshot it used."""
-        snap = await self.source.take(need_config=self._pending())
+        snap = await self.source.take(need_config=self._needs_config())
         await self._fill_arp(snap)
         if self._allocator is not None:
             self._allocator.observe(
