@@ -219,3 +219,39 @@ async def test_attach_returns_the_exit_code_when_the_container_ends(tmp_path: Pa
         assert session.out.decode().splitlines()[-1] == "exiting with code 6"
     finally:
         await driver.close()
+
+
+class Pipe:
+    """The reader/writer pair the kubelet API hands to port_forward."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self._chunks = list(chunks)
+        self.sent = bytearray()
+        self.closed = False
+
+    async def read(self, n: int = -1) -> bytes:
+        return self._chunks.pop(0) if self._chunks else b""
+
+    async def write(self, data: bytes) -> None:
+        self.sent += data
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+async def test_port_forward_answers_http_and_echoes(driver: FakeDriver, clock: Clock) -> None:
+    pod = make_pod(containers=[{"name": "main", "image": "nginx", "ports": [{"containerPort": 80}]}])
+    await driver.create_pod(pod)
+    with pytest.raises(InvalidInput, match="not running"):
+        await driver.port_forward("default", "web", 80, Pipe([b"x"]), Pipe([]))
+    clock.tick(3.0)
+    http = Pipe([b"GET / HTTP/1.1\r\nHost: x\r\n", b"\r\n"])
+    await driver.port_forward("default", "web", 80, http, http)
+    head, _, body = bytes(http.sent).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK") and b"Content-Length: %d" % len(body) in head
+    assert b"pod default/web, container main, port 80" in body and b"request: GET / HTTP/1.1" in body
+    echo = Pipe([b"ping\n", b"pong\n"])
+    await driver.port_forward("default", "web", 80, echo, echo)
+    assert bytes(echo.sent) == b"ping\npong\n"
+    with pytest.raises(InvalidInput, match=r"does not listen on port 8080 \(declared container ports: 80\)"):
+        await driver.port_forward("default", "web", 8080, Pipe([]), Pipe([]))

@@ -38,6 +38,8 @@ from cvk.driver.fake.figures import SYSTEM_CPU_NANO_CORES, SYSTEM_MEMORY_BYTES, 
 from cvk.driver.fake.ipam import AddressPool, default_network
 from cvk.driver.fake.logs import RunLog, render
 from cvk.driver.fake.pods import PodRecord, new_apps, pod_key, stored_pod
+from cvk.driver.fake.ports import declared_ports
+from cvk.driver.fake.ports import serve as serve_port
 from cvk.driver.fake.shell import Container, run_command
 from cvk.driver.fake.status import pod_status
 from cvk.driver.fake.store import StateError, StateStore, default_state_file, faults_of
@@ -546,6 +548,22 @@ class FakeDriver(Driver):
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def port_forward(self, namespace: str, pod: str, port: int, reader: Any, writer: Any) -> None:
+        """A declared container port of a running container answers (see ``ports``)."""
+        await self._gate()
+        rec = self._record(namespace, pod)
+        ports = declared_ports(rec.pod.get("spec") or {})
+        if port not in ports:
+            declared = ", ".join(str(p) for p in sorted(ports)) or "none"
+            raise InvalidInput(f"connection refused: pod {namespace}/{pod} does not listen on port {port} "
+                               f"(declared container ports: {declared})")
+        app = rec.app(ports[port])
+        if app is None or app.state != AppState.RUNNING:
+            raise InvalidInput(f"connection refused: container {ports[port]!r} of pod {namespace}/{pod} "
+                               "is not running")
+        await serve_port(reader, writer, f"FAKE app {app.app_id}: pod {namespace}/{pod}, container "
+                                         f"{app.name}, port {port}")
 
     async def stats(self) -> NodeStats:
         await self._gate()
