@@ -12,6 +12,7 @@ import pytest
 
 from cvk.kubelet import KubeletServer
 from cvk.options import RunOptions
+from hack.kubeapi.fixtures import kubeapi  # noqa: F401  (the API emulator, for test_e2e.py)
 from tests.kubelet.fakes import FakeReviews, TestDriver, pod
 
 
@@ -72,7 +73,3 @@ async def start_kubelet() -> AsyncIterator[StartKubelet]:
 @pytest.fixture
 async def kubelet(start_kubelet: StartKubelet) -> Kubelet:
     return await start_kubelet()
-
-
-# The API emulator (hack/kubeapi) for the end-to-end tests.
-from hack.kubeapi.fixtures import kubeapi  # noqa: E402, F401
