@@ -236,8 +236,11 @@ class XEDriver(Driver):
                 }
             )
         node_info: dict[str, str] = {"operatingSystem": "linux"}
-        labels: dict[str, str] = {}
+        labels: dict[str, str] = {"cisco.vk/driver": "XE"}
         annotations: dict[str, str] = {}
+        hostname = next((n.host_name for n in reversed(snap.oper.notifications) if n.host_name), "")
+        if hostname:
+            annotations["cisco.vk/hostname"] = hostname
         try:
             hw = parse_hardware(await self.client.get(paths.HARDWARE))
         except NotFound:
@@ -245,6 +248,7 @@ class XEDriver(Driver):
         if hw is not None:
             if hw.version:
                 node_info["kernelVersion"] = hw.version
+                node_info["containerRuntimeVersion"] = f"iox://{hw.version}"
                 labels["cisco.vk/ios-xe-version"] = _label_value(hw.version)
             if hw.software_version:
                 node_info["osImage"] = hw.software_version.splitlines()[0][:200]

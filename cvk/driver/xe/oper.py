@@ -123,6 +123,7 @@ class Notification:
     status: str
     message: str
     event: str
+    host_name: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,6 +162,7 @@ def parse_oper(doc: dict[str, Any]) -> OperData:
             status=str(n.get("status", "") or ""),
             message=str(n.get("message", "") or ""),
             event=str(n.get("ev-type", "") or ""),
+            host_name=str(n.get("host-name", "") or ""),
         )
         for n in as_list(member(root, "app-notifications"))
         if isinstance(n, dict)
