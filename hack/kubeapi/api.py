@@ -71,7 +71,8 @@ async def read_body(request: web.Request) -> Any:
     raw = await request.read()
     if not raw:
         return None
-    ctype = (request.content_type or JSON).lower()
+    # A request without Content-Type is read as JSON, as the real server does.
+    ctype = (request.content_type if request.headers.get("Content-Type") else JSON).lower()
     if ctype == "application/vnd.kubernetes.protobuf":
         from .protobuf import ProtobufError, decode
 
