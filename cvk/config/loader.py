@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from cvk.config.names import DNS1123_SUBDOMAIN
-from cvk.config.schema import parse_dataclass, to_data
+from cvk.config.schema import hint, parse_dataclass, to_data
 from cvk.config.spec import DeviceSpec, DriverName
 from cvk.config.validate import validate_spec
 from cvk.errors import ConfigError
@@ -106,7 +106,8 @@ def document_to_spec(doc: Any, source: str = "<config>") -> DeviceSpec:
     if "kind" in doc or "apiVersion" in doc or "spec" in doc:
         return _manifest_to_spec(doc)
     keys = ", ".join(str(k) for k in doc) or "nothing"
-    raise ConfigError("device", f"{source}: missing; the file must start with `device:` (found {keys}) "
+    close = next((h for k in doc if (h := hint(str(k), ["device"]))), "")
+    raise ConfigError("device", f"{source}: missing; the file must start with `device:` (found {keys}{close}) "
                       "or be a CiscoDevice manifest")
 
 
@@ -117,8 +118,8 @@ def _manifest_to_spec(doc: dict[str, Any]) -> DeviceSpec:
         raise ConfigError("kind", f"must be {KIND}, got {doc.get('kind')!r}")
     for key in doc:
         if key not in _MANIFEST_KEYS:
-            raise ConfigError(str(key), f"unknown top-level key of a CiscoDevice manifest "
-                              f"(allowed: {', '.join(_MANIFEST_KEYS)})")
+            raise ConfigError(str(key), "unknown top-level key of a CiscoDevice manifest"
+                              + hint(str(key), list(_MANIFEST_KEYS)) + f" (allowed: {', '.join(_MANIFEST_KEYS)})")
     if doc.get("spec") is None:
         raise ConfigError("spec", "required; a CiscoDevice needs spec with driver, address and username")
     spec = parse_device_spec(doc["spec"], "spec")

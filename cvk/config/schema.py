@@ -54,7 +54,8 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _hint(word: str, choices: list[str]) -> str:
+def hint(word: str, choices: list[str]) -> str:
+    """'; did you mean "x"?' when ``word`` is close to one of ``choices``, else ''."""
     lowered = {c.lower(): c for c in choices}
     if word.lower() in lowered:
         return f'; did you mean "{lowered[word.lower()]}"? (names are case-sensitive)'
@@ -74,7 +75,7 @@ def parse_dataclass(cls: type, data: Any, path: str) -> Any:
         if not isinstance(key, str):
             raise ConfigError(path, f"field names must be strings, got {key!r}")
         if key not in known:
-            raise ConfigError(f"{path}.{key}", "unknown field" + _hint(key, list(known))
+            raise ConfigError(f"{path}.{key}", "unknown field" + hint(key, list(known))
                               + f" (known fields: {', '.join(known)})")
     values: dict[str, Any] = {}
     for key, (f, tp) in known.items():
@@ -117,8 +118,8 @@ def convert(value: Any, tp: Any, path: str) -> Any:
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         allowed = [str(m.value) for m in tp]
         if not isinstance(value, str) or value not in allowed:
-            hint = _hint(value, allowed) if isinstance(value, str) else ""
-            raise ConfigError(path, f"must be one of {', '.join(allowed)}, got {value!r}{hint}")
+            suggestion = hint(value, allowed) if isinstance(value, str) else ""
+            raise ConfigError(path, f"must be one of {', '.join(allowed)}, got {value!r}{suggestion}")
         return tp(value)
     if origin is dict:
         key_t, val_t = typing.get_args(tp)

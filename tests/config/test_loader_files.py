@@ -51,6 +51,8 @@ def test_manifest_form_uses_spec_paths_and_metadata_name(tmp_path: Path) -> None
     ("---\ndevice: {}\n---\ndevice: {}\n", "", "2 YAML documents"),
     ("- device\n", "", "expected a mapping"),
     ("driver: FAKE\naddress: x\n", "device", "must start with `device:`"),
+    ("devices: {driver: FAKE}\n", "device", 'found devices; did you mean "device"?'),
+    ("apiVersion: cisco.vk/v1alpha1\nkind: CiscoDevice\nsepc: {}\n", "sepc", 'did you mean "spec"?'),
     ("device: {driver: FAKE, address: x, username: a}\nextra: 1\n", "extra", "unknown top-level key"),
     ("apiVersion: cisco.vk/v2\nkind: CiscoDevice\nspec: {}\n", "apiVersion", "cisco.vk/v1alpha1"),
     ("apiVersion: cisco.vk/v1alpha1\nkind: Device\nspec: {}\n", "kind", "CiscoDevice"),
