@@ -19,22 +19,25 @@ Supported subset
   commutative over errors (``false && error`` is false), like CEL. ``==`` is heterogeneous (values of
   different types are unequal; ints and doubles compare by value); ints are 64-bit and overflow is an
   error; ``/`` and ``%`` on ints truncate toward zero. ``+`` concatenates strings and lists.
-- Functions: ``size()`` (function and method form, on strings, lists, maps), ``int()``, ``uint()``,
-  ``double()``, ``string()``, ``bool()``, ``dyn()``, ``type()`` is not supported.
+- Functions: ``size()`` (function and method form, on strings, lists, maps), ``matches(s, re)``,
+  ``int()``, ``uint()``, ``double()``, ``string()``, ``bool()``, ``dyn()``.
 - String methods: ``startsWith``, ``endsWith``, ``contains``, ``matches`` (Python ``re.search``,
   close to RE2 for the patterns CRDs use), ``lowerAscii``, ``upperAscii``, ``trim``, ``split``,
-  ``replace``, ``substring``, ``indexOf``, ``lastIndexOf``, ``charAt``; list ``join``, ``isSorted``,
-  ``sum``, ``min``, ``max``, ``indexOf``, ``lastIndexOf``.
+  ``replace``, ``substring``, ``indexOf``, ``lastIndexOf``, ``charAt``, ``find``, ``findAll``
+  (Kubernetes' strings and regex libraries). List methods: ``join``, ``isSorted``, ``sum``, ``min``,
+  ``max``, ``indexOf``, ``lastIndexOf`` (Kubernetes' lists library).
 - Macros on lists (and on maps, over their keys): ``all``, ``exists``, ``exists_one``, ``map`` (2 and
   3 arguments), ``filter``.
 
 Not supported (``CelError`` at compile time): optional syntax (``?.``, ``.?``, ``[?``), message
 construction (``Foo{..}``), bytes literals, ``timestamp``/``duration`` and their methods, ``type()``,
 ``quantity``/``url``/``ip``/``cidr`` libraries, and any other function or method, each named in the
-error. Differences from real CEL: no static type check (a rule that real CEL rejects at compile time
-for types, e.g. ``self.port == 'x'`` on an integer, is evaluated here and is simply false), ``uint`` is
-not a separate type, ints and doubles may be mixed in arithmetic (the result is a double), no cost
-budget (expressions are bounded by ``MAX_EXPRESSION_LENGTH`` and ``MAX_DEPTH``).
+error. Differences from real CEL: the only static check is for fields the schema does not declare
+(``hack.kubeapi.schema.check_rules``, via ``Program.field_chains``); there is no type check, so a rule
+real CEL rejects for types (``self.port == 'x'`` on an integer) is evaluated here and is simply false;
+strings with ``format: date-time`` stay strings (compared as text, not as timestamps); ``uint`` is not a
+separate type; ints and doubles may be mixed in arithmetic (the result is a double); no cost budget
+(expressions are bounded by ``MAX_EXPRESSION_LENGTH`` and ``MAX_DEPTH``).
 """
 
 from __future__ import annotations
@@ -282,6 +285,7 @@ _METHODS: Mapping[str, frozenset[int]] = {
     "replace": frozenset({2, 3}), "substring": frozenset({1, 2}), "indexOf": frozenset({1, 2}),
     "lastIndexOf": frozenset({1, 2}), "charAt": frozenset({1}), "join": frozenset({0, 1}),
     "isSorted": frozenset({0}), "sum": frozenset({0}), "min": frozenset({0}), "max": frozenset({0}),
+    "find": frozenset({1}), "findAll": frozenset({1, 2}),
 }
 
 
@@ -711,6 +715,15 @@ def _method(name: str, target: Any, args: list[Any]) -> Any:
         return arg in s
     if name == "matches":
         return _matches(s, _expect(name, args[0], str))
+    if name == "find":
+        m = _regex(_expect(name, args[0], str)).search(s)
+        return m.group(0) if m else ""
+    if name == "findAll":
+        found = [m.group(0) for m in _regex(_expect(name, args[0], str)).finditer(s)]
+        if n == 2:
+            limit = _expect(name, args[1], int)
+            return found if limit < 0 else found[:limit]
+        return found
     if name == "lowerAscii":
         return "".join(c.lower() if c.isascii() else c for c in s)
     if name == "upperAscii":
@@ -756,6 +769,10 @@ _RE_CACHE: dict[str, re.Pattern[str]] = {}
 
 
 def _matches(s: str, pattern: str) -> bool:
+    return _regex(pattern).search(s) is not None
+
+
+def _regex(pattern: str) -> re.Pattern[str]:
     rx = _RE_CACHE.get(pattern)
     if rx is None:
         try:
@@ -764,7 +781,7 @@ def _matches(s: str, pattern: str) -> bool:
             raise CelEvalError(f"invalid regular expression {pattern!r}: {err}") from None
         if len(_RE_CACHE) < 512:
             _RE_CACHE[pattern] = rx
-    return rx.search(s) is not None
+    return rx
 
 
 class _Error:

@@ -89,6 +89,10 @@ CASES: list[tuple[str, Any]] = [
     ("'hello'.lastIndexOf('l')", 3),
     ("'hello'.charAt(1)", "e"),
     ("'a.b'.replace('.', '-')", "a-b"),
+    ("'ab 12 c345'.find('[0-9]+')", "12"),
+    ("'abc'.find('[0-9]+')", ""),
+    ("'ab 12 c345 6'.findAll('[0-9]+')", ["12", "345", "6"]),
+    ("'ab 12 c345 6'.findAll('[0-9]+', 2)", ["12", "345"]),
     # conversions
     ("int('42') + int(2.9)", 44),
     ("double(1) / 2.0", 0.5),
