@@ -484,7 +484,13 @@ def _validate_object(v: dict[str, Any], s: Schema, field: str, errs: list[FieldE
     addl = s.get("additionalProperties")
     for k, x in v.items():
         if not field and k == "metadata":
-            continue  # ObjectMeta is validated by the server itself
+            # ObjectMeta is validated by the server; a CRD schema may only restrict name and generateName.
+            meta_props = (props.get("metadata") or {}).get("properties") or {}
+            if isinstance(x, dict):
+                for mk in ("name", "generateName"):
+                    if mk in meta_props and mk in x:
+                        _validate(x[mk], meta_props[mk], f"metadata.{mk}", errs)
+            continue
         if k in props:
             _validate(x, props[k], _child(field, k), errs)
         elif isinstance(addl, Mapping):

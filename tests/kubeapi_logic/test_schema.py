@@ -655,3 +655,16 @@ def test_check_rules_finds_undefined_fields(rule: str, undefined: str | None) ->
             f'openAPIV3Schema.x-kubernetes-validations[0].rule: Invalid value: "{rule}": compilation failed: '
             f"ERROR: <input>: undefined field '{undefined}'"
         ]
+
+
+def test_metadata_name_restrictions_apply_and_other_metadata_is_left_alone() -> None:
+    schema = copy.deepcopy(DEVICE_SCHEMA)
+    schema["properties"]["metadata"] = {
+        "type": "object",
+        "properties": {"name": {"type": "string", "maxLength": 5}, "labels": {"type": "string"}},
+    }
+    obj = _device()
+    obj["metadata"]["name"] = "too-long-name"
+    out, errors = validate_and_default(obj, schema)
+    assert _lines(errors) == ["metadata.name: Too long: may not be longer than 5"]
+    assert out["metadata"]["labels"] == {"x": "y"}
