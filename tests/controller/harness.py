@@ -17,7 +17,7 @@ from controller.reconcile import ControllerOptions, device_path
 from cvk.kube import paths
 from cvk.kube.client import KubeClient
 from cvk.kube.config import load_config
-from cvk.kube.errors import AlreadyExistsError, NotFoundError
+from cvk.kube.errors import AlreadyExistsError, ConflictError, NotFoundError
 
 Obj = dict[str, Any]
 NS = "lab"
@@ -100,6 +100,17 @@ class Cluster:
         ns = device["metadata"]["namespace"]
         return await self.client.create(device_path(ns), device)
 
+    async def update_device(self, name: str, mutate: Callable[[Obj], None], ns: str = NS) -> Obj:
+        """Read, change and write back the device, retrying when the controller wrote in between."""
+        for _ in range(20):
+            device = await self.client.get(device_path(ns, name))
+            mutate(device)
+            try:
+                return await self.client.replace(device_path(ns, name), device)
+            except ConflictError:
+                continue
+        raise AssertionError(f"could not update CiscoDevice {ns}/{name}: conflicts")
+
     async def device(self, name: str, ns: str = NS) -> Obj | None:
         return await self.get(device_path(ns, name))
 
@@ -125,18 +136,24 @@ class Cluster:
         return ((device or {}).get("status") or {}).get("phase")
 
     async def make_vk_pod_ready(self, name: str, ns: str = NS) -> None:
-        """Play the kubelet of the cisco-vk pod: the Deployment's pod Running and Ready, which the
-        emulator's ReplicaSet and Deployment controllers turn into a ready Deployment status."""
-        pods = await eventually(lambda: self.vk_pods(name, ns), what=f"the cisco-vk pod of {name}")
-        for pod in pods:
-            pod["spec"]["nodeName"] = pod["spec"].get("nodeName") or "host-1"
-            pod["status"] = {"phase": "Running", "podIP": "10.0.0.5", "conditions": [
-                {"type": "Ready", "status": "True"}, {"type": "ContainersReady", "status": "True"}]}
-            await self.client.replace(paths.pods(ns, pod["metadata"]["name"], "status"), pod)
+        """Play the kubelet of the cisco-vk pod: the Deployment's current pod Running and Ready,
+        which the emulator's ReplicaSet and Deployment controllers turn into a ready Deployment."""
 
         async def ready() -> bool:
             d = await self.deployment(name, ns)
-            return int(((d or {}).get("status") or {}).get("readyReplicas") or 0) >= 1
+            st = (d or {}).get("status") or {}
+            if (d and int(st.get("readyReplicas") or 0) >= 1 and int(st.get("updatedReplicas") or 0) >= 1
+                    and int(st.get("replicas") or 0) == 1
+                    and int(st.get("observedGeneration") or 0) >= int(d["metadata"].get("generation") or 0)):
+                return True
+            for pod in await self.vk_pods(name, ns):
+                if condition(pod, "Ready").get("status") == "True":
+                    continue
+                pod["status"] = {"phase": "Running", "podIP": "10.0.0.5", "conditions": [
+                    {"type": "Ready", "status": "True"}, {"type": "ContainersReady", "status": "True"}]}
+                with contextlib.suppress(NotFoundError, ConflictError):  # replaced meanwhile: next round
+                    await self.client.replace(paths.pods(ns, pod["metadata"]["name"], "status"), pod)
+            return False
         await eventually(ready, what=f"Deployment {name}-vk ready")
 
     async def put_node(self, node: str, *, ready: bool = True, reachable: bool = True,

@@ -121,9 +121,7 @@ async def test_spec_change_and_secret_rotation_each_update_the_deployment_once(k
         assert api_writes(running.client) == writes
 
         # A spec change: exactly one Deployment update with a new config hash.
-        device = await cluster.device("sw1")
-        device["spec"]["logLevel"] = "debug"
-        await cluster.client.replace(f"/apis/cisco.vk/v1alpha1/namespaces/{NS}/ciscodevices/sw1", device)
+        await cluster.update_device("sw1", lambda d: d["spec"].update(logLevel="debug"))
 
         async def rolled() -> Any:
             d = await cluster.deployment("sw1")
@@ -180,8 +178,7 @@ async def test_inline_password_moves_into_an_owned_secret(kubeapi: Any) -> None:
         assert "inl1ne-Pa55" not in json.dumps(cm) and "inl1ne-Pa55" not in json.dumps(dep)
 
         # Changing the inline password updates the Secret and rolls the pod.
-        device["spec"]["password"] = "ch4nged-Pa55"
-        await cluster.client.replace(f"/apis/cisco.vk/v1alpha1/namespaces/{NS}/ciscodevices/sw2", device)
+        await cluster.update_device("sw2", lambda d: d["spec"].update(password="ch4nged-Pa55"))
 
         async def new_password() -> Any:
             s = await cluster.get(paths.secrets(NS, "sw2-credentials"))
