@@ -1,0 +1,231 @@
+"""cisco-vk with the XE driver: API emulator + IOS-XE simulator + daemon, checked with real kubectl.
+
+Each addressing mode gets a pod Running with an address from the right network; deletion leaves no
+app on the device; multi-container and long-named pods; restartPolicy Never and Always with a
+crashing app; a device outage keeps pods Running with a condition and recovers.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from cvk.config.spec import (
+    AppGigabitEthernetIf,
+    AppGigMode,
+    DeviceSpec,
+    DriverName,
+    InterfaceType,
+    ManagementIf,
+    TLSConfig,
+    VirtualPortGroupIf,
+    VlanIf,
+    XEConfig,
+    XEInterface,
+    XENetworking,
+)
+from cvk.driver.xe import naming
+from hack.iosxe_sim.fixtures import SimHandle
+from tests.e2e_fake.helpers import condition, daemon, eventually, fast_opts, get_json, kubectl
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+
+FILES = {"flash:/hello.tar": b"IOX-PACKAGE"}
+TOLERATE = [{"key": "virtual-kubelet.io/provider", "operator": "Exists", "effect": "NoSchedule"}]
+
+
+def xe_spec(sim: SimHandle, iface: XEInterface | None = None, **kw: Any) -> DeviceSpec:
+    return DeviceSpec(
+        driver=DriverName.XE,
+        address=sim.address,
+        port=sim.port,
+        username=sim.username,
+        password=sim.password,
+        tls=TLSConfig(enabled=True, ca_file=sim.ca_file),
+        xe=XEConfig(networking=XENetworking(interface=iface)),
+        **kw,
+    )
+
+
+def manifest(
+    name: str, node: str, containers: list[dict[str, Any]] | None = None, *, ns: str = "default", policy: str = "Always"
+) -> str:
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {
+                "nodeName": node,
+                "restartPolicy": policy,
+                "containers": containers or [{"name": "app", "image": "flash:/hello.tar"}],
+                "tolerations": TOLERATE,
+            },
+        }
+    )
+
+
+def phase(p: dict[str, Any] | None) -> str:
+    return str(((p or {}).get("status") or {}).get("phase") or "")
+
+
+async def running_pod(kc: str, name: str, ns: str = "default") -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        p = await get_json(kc, "pod", name, "-n", ns)
+        return p if phase(p) == "Running" and p and p["status"].get("podIP") else None
+
+    result: dict[str, Any] = await eventually(probe, limit=60, what=f"pod {name} Running with an IP")
+    return result
+
+
+async def gone(kc: str, name: str, ns: str = "default") -> None:
+    await kubectl(kc, "delete", "pod", name, "-n", ns, "--timeout=60s")
+    assert await get_json(kc, "pod", name, "-n", ns) is None
+
+
+MODES = {
+    "vpg-dhcp": ("C8000V", None, None, "192.168.1.0/24"),
+    "vpg-static": (
+        "C8000V",
+        XEInterface(type=InterfaceType.VIRTUAL_PORT_GROUP, virtual_port_group=VirtualPortGroupIf(dhcp=False)),
+        "192.168.1.0/24",
+        "192.168.1.0/24",
+    ),
+    "appgig-trunk": (
+        "C9300",
+        XEInterface(
+            type=InterfaceType.APP_GIGABIT_ETHERNET,
+            app_gigabit_ethernet=AppGigabitEthernetIf(mode=AppGigMode.TRUNK, vlan_if=VlanIf(dhcp=True, vlan=200)),
+        ),
+        None,
+        "10.200.0.0/24",
+    ),
+    "appgig-access-static": (
+        "C9300",
+        XEInterface(
+            type=InterfaceType.APP_GIGABIT_ETHERNET,
+            app_gigabit_ethernet=AppGigabitEthernetIf(mode=AppGigMode.ACCESS, vlan_if=VlanIf(dhcp=False, vlan=200)),
+        ),
+        "10.200.0.0/24",
+        "10.200.0.0/24",
+    ),
+    "management": (
+        "C8000V",
+        XEInterface(type=InterfaceType.MANAGEMENT, management=ManagementIf(dhcp=True)),
+        None,
+        "10.0.0.0/24",
+    ),
+}
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+async def test_addressing_mode_runs_with_the_right_ip_and_delete_leaves_nothing(
+    mode: str, kubeapi: Any, iosxe_sim_factory: Callable[..., SimHandle]
+) -> None:
+    platform, iface, cidr, net = MODES[mode]
+    sim = iosxe_sim_factory(platform=platform, files=FILES)
+    kc = str(kubeapi.kubeconfig)
+    node = f"xe-{mode}"
+    async with daemon(xe_spec(sim, iface, pod_cidr=cidr), fast_opts(node, kc)):
+        n = await get_json(kc, "node", node)
+        assert (condition(n, "Ready") or {}).get("status") == "True"
+        assert n is not None and n["status"]["capacity"]["cpu"] == f"{sim.state.platform.cpu_units}m"
+        await kubectl(kc, "apply", "-f", "-", stdin=manifest("web", node))
+        p = await running_pod(kc, "web")
+        assert ipaddress.ip_address(p["status"]["podIP"]) in ipaddress.ip_network(net)
+        app_id = naming.app_id("web", p["metadata"]["uid"], "app")
+        assert sim.state.snapshot()[app_id]["state"] == "RUNNING"
+        assert sim.state.snapshot()[app_id]["ip"] == p["status"]["podIP"]
+        await gone(kc, "web")
+        assert sim.state.snapshot() == {}
+
+
+async def test_multi_container_and_long_names(kubeapi: Any, iosxe_sim_factory: Callable[..., SimHandle]) -> None:
+    sim = iosxe_sim_factory(files=FILES)
+    kc = str(kubeapi.kubeconfig)
+    ns, name = "n" * 63, "p" * 200
+    await kubectl(kc, "create", "namespace", ns)
+    async with daemon(xe_spec(sim), fast_opts("xe-multi", kc)):
+        containers = [{"name": "c" * 63, "image": "flash:/hello.tar"}, {"name": "side", "image": "flash:/hello.tar"}]
+        await kubectl(kc, "apply", "-f", "-", stdin=manifest(name, "xe-multi", containers, ns=ns))
+        p = await running_pod(kc, name, ns)
+        assert [c["name"] for c in p["status"]["containerStatuses"]] == ["c" * 63, "side"]
+        assert all(c["ready"] for c in p["status"]["containerStatuses"])
+        assert len(sim.state.snapshot()) == 2
+        await gone(kc, name, ns)
+        assert sim.state.snapshot() == {}
+
+
+async def test_restart_policies_with_a_crashing_app(kubeapi: Any, iosxe_sim_factory: Callable[..., SimHandle]) -> None:
+    sim = iosxe_sim_factory(files=FILES)
+    kc = str(kubeapi.kubeconfig)
+    async with daemon(xe_spec(sim), fast_opts("xe-crash", kc)):
+        await kubectl(kc, "apply", "-f", "-", stdin=manifest("always", "xe-crash", policy="Always"))
+        await kubectl(kc, "apply", "-f", "-", stdin=manifest("never", "xe-crash", policy="Never"))
+        always = await running_pod(kc, "always")
+        never = await running_pod(kc, "never")
+        # One at a time: IOS-XE reports only its latest app event, which carries the exit code.
+        sim.control.crash(naming.app_id("always", always["metadata"]["uid"], "app"), exit_code=137)
+
+        async def restarted() -> dict[str, Any] | None:
+            p = await get_json(kc, "pod", "always")
+            cs = ((p or {}).get("status") or {}).get("containerStatuses") or [{}]
+            return p if cs[0].get("restartCount") == 1 and "running" in (cs[0].get("state") or {}) else None
+
+        p = await eventually(restarted, limit=30, what="Always pod restarted")
+        assert phase(p) == "Running"
+        assert p["status"]["containerStatuses"][0]["lastState"]["terminated"]["exitCode"] == 137
+        sim.control.crash(naming.app_id("never", never["metadata"]["uid"], "app"), exit_code=2)
+
+        async def failed() -> dict[str, Any] | None:
+            p = await get_json(kc, "pod", "never")
+            return p if phase(p) == "Failed" else None
+
+        p = await eventually(failed, limit=30, what="Never pod Failed")
+        term = p["status"]["containerStatuses"][0]["state"]["terminated"]
+        assert term["exitCode"] == 2
+        assert len(sim.state.snapshot()) == 2  # no duplicate app, the failed one stays for inspection
+        await gone(kc, "always")
+        await gone(kc, "never")
+        assert sim.state.snapshot() == {}
+
+
+async def test_device_outage_keeps_pods_running_and_recovers(
+    kubeapi: Any, iosxe_sim_factory: Callable[..., SimHandle]
+) -> None:
+    sim = iosxe_sim_factory(files=FILES)
+    kc = str(kubeapi.kubeconfig)
+    async with daemon(xe_spec(sim), fast_opts("xe-out", kc)):
+        await kubectl(kc, "apply", "-f", "-", stdin=manifest("app", "xe-out"))
+        p = await running_pod(kc, "app")
+        uid = p["metadata"]["uid"]
+        fault = sim.control.drop(count=None)
+
+        async def node_unreachable() -> bool:
+            c = condition(await get_json(kc, "node", "xe-out"), "DeviceReachable")
+            return bool(c and c["status"] == "False")
+
+        await eventually(node_unreachable, limit=30, what="node DeviceReachable=False")
+
+        async def pod_marked() -> dict[str, Any] | None:
+            p = await get_json(kc, "pod", "app")
+            c = condition(p, "DeviceReachable")
+            return p if c and c["status"] == "False" else None
+
+        p = await eventually(pod_marked, limit=30, what="pod DeviceReachable=False")
+        assert phase(p) == "Running" and p["metadata"]["uid"] == uid
+        sim.control.remove_fault(fault)
+
+        async def recovered() -> dict[str, Any] | None:
+            p = await get_json(kc, "pod", "app")
+            return p if p and condition(p, "DeviceReachable") is None and phase(p) == "Running" else None
+
+        p = await eventually(recovered, limit=30, what="pod recovered")
+        assert p["metadata"]["uid"] == uid
+        assert len(sim.state.snapshot()) == 1
+        await gone(kc, "app")
+        assert sim.state.snapshot() == {}
