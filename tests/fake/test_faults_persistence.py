@@ -183,3 +183,14 @@ async def test_two_drivers_share_one_device(new_driver: Callable[..., FakeDriver
     with pytest.raises(NotFound):
         await first.get_pod_status("default", "web")
     assert await first.list_pods() == []
+
+
+async def test_unwritable_state_path_is_a_config_error(tmp_path: Path, clock: Clock) -> None:
+    from .conftest import make_spec
+
+    blocker = tmp_path / "file"
+    write_text(blocker, "")
+    driver = FakeDriver(make_spec(blocker / "state.json"), clock=clock)  # a directory below a file
+    with pytest.raises(ConfigError) as err:
+        await driver.connect()
+    assert err.value.field == "device.fake.stateFile" and "writable path" in err.value.message

@@ -93,6 +93,14 @@ class FakeDriver(Driver):
     # ---- state -------------------------------------------------------------------------------
     def _load(self) -> None:
         try:
+            self._load_state()
+        except OSError as err:
+            raise ConfigError("device.fake.stateFile",
+                              f"cannot use {self.state_file}: {err.strerror or err}; set fake.stateFile to a "
+                              "writable path (or XDG_STATE_HOME)") from err
+
+    def _load_state(self) -> None:
+        try:
             doc = self._store.read()
             faults = self._store.read_faults() if doc is not None else Faults()
         except StateError as err:
@@ -143,7 +151,7 @@ class FakeDriver(Driver):
                     doc = self._store.read()
                 faults = faults_of(doc, self._store.path)
                 records = [PodRecord.from_dict(item) for item in (doc or {}).get("pods", [])]
-            except (StateError, KeyError, TypeError, ValueError) as err:
+            except (StateError, OSError, KeyError, TypeError, ValueError) as err:
                 log.warning("ignoring an unreadable FAKE state file", extra={"error": str(err)})
             else:
                 if faults != self._faults:

@@ -63,14 +63,13 @@ class StateStore:
         return self._stat() != self._seen
 
     def read(self) -> Document | None:
-        """The document, or None when the file does not exist. Raises StateError when unusable."""
+        """The document, or None when the file does not exist. Raises StateError when the content
+        is unusable, OSError when the file cannot be read."""
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             self._seen = None
             return None
-        except OSError as err:
-            raise StateError(f"cannot read {self.path}: {err.strerror or err}") from err
         self._seen = self._stat()
         try:
             doc = json.loads(text)
