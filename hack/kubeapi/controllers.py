@@ -4,6 +4,7 @@ collection of ownerReferences (background, foreground, orphan) and namespace del
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import hashlib
 import json
@@ -11,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from .errors import ApiError
-from .objects import now, selector_matches
+from .objects import now
 from .storage import FINALIZER_FOREGROUND, FINALIZER_ORPHAN
 from .store import Event
 
@@ -90,10 +91,8 @@ class Controllers:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     async def _run(self) -> None:
@@ -157,10 +156,8 @@ class Controllers:
                 for obj in self.store.list(rt.key, name):
                     remaining += 1
                     if not obj["metadata"].get("deletionTimestamp"):
-                        try:
+                        with contextlib.suppress(ApiError):
                             self.backend.delete(rt, name, obj["metadata"]["name"])
-                        except ApiError:
-                            pass
             if remaining == 0 or not any(self.store.list(k, name) for k in self._namespaced_keys()):
                 self.backend.finalize_namespace(name)
 

@@ -91,7 +91,8 @@ def unsupported_media(content_type: str) -> ApiError:
     return ApiError(
         415,
         "UnsupportedMediaType",
-        f'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got "{content_type}")',
+        "the body of the request was in an unknown format - accepted media types include: "
+        f'application/json, application/yaml (got "{content_type}")',
     )
 
 
@@ -121,10 +122,7 @@ def invalid(kind: str, group: str, name: str, problems: list[FieldProblem]) -> A
     """422 Invalid, worded like kube-apiserver: ``Pod "x" is invalid: spec.containers: Required value``."""
     qkind = f"{kind}.{group}" if group else kind
     rendered = [p.render() for p in problems]
-    if len(rendered) == 1:
-        tail = rendered[0]
-    else:
-        tail = "[" + ", ".join(rendered) + "]"
+    tail = rendered[0] if len(rendered) == 1 else "[" + ", ".join(rendered) + "]"
     message = f'{qkind} "{name}" is invalid: {tail}'
     details: dict[str, Any] = _details(name, group, kind)
     details["causes"] = [{"reason": p.type, "message": p.message, "field": p.field} for p in problems]

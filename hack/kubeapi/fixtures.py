@@ -116,7 +116,9 @@ class _Handle:
             h["Content-Type"] = content_type
         h.update(headers or {})
         data = body if isinstance(body, (bytes, str)) or body is None else _json.dumps(body)
-        return requests.request(method, self.url + path, data=data, params=params, headers=h, verify=str(self.ca_file), timeout=30)
+        return requests.request(
+            method, self.url + path, data=data, params=params, headers=h, verify=str(self.ca_file), timeout=30
+        )
 
     def client(self) -> Any:
         """An official kubernetes ApiClient configured from the generated kubeconfig."""

@@ -406,13 +406,14 @@ def validate_object(kind: str, group: str, obj: Obj) -> list[FieldProblem]:
                     )
                 )
     elif kind == "ConfigMap" and group == "":
-        for k in list((obj.get("data") or {})) + list((obj.get("binaryData") or {})):
+        for k in list(obj.get("data") or {}) + list(obj.get("binaryData") or {}):
             if not re.match(r"^[-._a-zA-Z0-9]+$", k):
                 out.append(
                     invalid_value(
                         "data",
                         k,
-                        "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+                        "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "
+                        "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
                     )
                 )
     elif kind == "Lease" and group == "coordination.k8s.io":

@@ -20,7 +20,12 @@ MAGIC = b"k8s\x00"
 # sb=map<string,bytes>, rs=repeated string, rm=repeated message, time=metav1.Time
 _S: dict[str, dict[int, tuple[str, str, str]]] = {
     "TypeMeta": {1: ("apiVersion", "s", ""), 2: ("kind", "s", "")},
-    "Unknown": {1: ("typeMeta", "m", "TypeMeta"), 2: ("raw", "raw", ""), 3: ("contentEncoding", "s", ""), 4: ("contentType", "s", "")},
+    "Unknown": {
+        1: ("typeMeta", "m", "TypeMeta"),
+        2: ("raw", "raw", ""),
+        3: ("contentEncoding", "s", ""),
+        4: ("contentType", "s", ""),
+    },
     "ObjectMeta": {
         1: ("name", "s", ""),
         2: ("generateName", "s", ""),
@@ -43,7 +48,12 @@ _S: dict[str, dict[int, tuple[str, str, str]]] = {
     },
     "Namespace": {1: ("metadata", "m", "ObjectMeta"), 2: ("spec", "m", "NamespaceSpec")},
     "NamespaceSpec": {1: ("finalizers", "rs", "")},
-    "ConfigMap": {1: ("metadata", "m", "ObjectMeta"), 2: ("data", "ss", ""), 3: ("binaryData", "sb", ""), 4: ("immutable", "t", "")},
+    "ConfigMap": {
+        1: ("metadata", "m", "ObjectMeta"),
+        2: ("data", "ss", ""),
+        3: ("binaryData", "sb", ""),
+        4: ("immutable", "t", ""),
+    },
     "Secret": {
         1: ("metadata", "m", "ObjectMeta"),
         2: ("data", "sb", ""),
@@ -126,7 +136,7 @@ def _map_entry(data: bytes) -> tuple[str, bytes]:
 def _message(data: bytes, name: str) -> dict[str, Any]:
     schema = _S[name]
     out: dict[str, Any] = {}
-    for num, wire, val in _fields(data):
+    for num, _wire, val in _fields(data):
         spec = schema.get(num)
         if spec is None:
             continue

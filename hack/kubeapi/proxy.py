@@ -160,7 +160,7 @@ class KubeletProxy:
                 lo = 0 if p == "tailLines" else 1
                 if v < lo:
                     problems.append(
-                        f"{p}: Invalid value: {v}: must be greater than {'or equal to ' if lo == 0 else ''}{'0' if lo == 0 else '0'}"
+                        f"{p}: Invalid value: {v}: must be greater than {'or equal to ' if lo == 0 else ''}0"
                     )
         if q.get("sinceSeconds") and q.get("sinceTime"):
             problems.append("sinceSeconds: Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified")

@@ -22,8 +22,8 @@ from .api import ResourceAPI, json_response, read_body, truthy
 from .auth import Authority, User
 from .certs import CertFiles, CertificateAuthority, kubelet_client_ssl_context, server_ssl_context, write_pki
 from .controllers import Controllers
-from .openapi_pb import encode_document
 from .errors import ApiError, bad_request, conflict, forbidden, method_not_allowed, not_found
+from .openapi_pb import encode_document
 from .resources import Registry, ResourceType
 from .storage import Backend
 from .store import Obj, Store
@@ -240,7 +240,7 @@ class KubeAPIServer:
         for rt in list(self.registry.all()):
             if rt.custom:
                 self.registry.remove_group_resource(rt.group, rt.plural)
-        for key in self.store.keys():
+        for key in self.store.resource_keys():
             for obj in self.store.list(key):
                 if key == "/namespaces" and obj["metadata"]["name"] in (
                     "default",
@@ -307,7 +307,8 @@ class KubeAPIServer:
             where = f' in the namespace "{ns}"' if ns else " at the cluster scope"
             subject = f'{rt.plural} "{name}"' if name else rt.plural
             raise forbidden(
-                f'{subject} is forbidden: User "{user.name}" cannot {verb} resource "{res}" in API group "{rt.group}"{where}',
+                f'{subject} is forbidden: User "{user.name}" cannot {verb} resource "{res}" '
+                f'in API group "{rt.group}"{where}',
                 rt.group,
                 rt.plural,
                 name,

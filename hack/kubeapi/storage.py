@@ -18,8 +18,6 @@ from .store import Obj, Store
 
 log = logging.getLogger(__name__)
 
-# Kinds whose create keeps the submitted status (the kubelet registers nodes with a status).
-_KEEP_STATUS_ON_CREATE = frozenset({("", "Node"), ("", "Namespace")})
 # Kinds whose delete answers the deleted object instead of a Status (ReturnDeletedObject).
 _RETURN_DELETED = frozenset({("", "pods"), ("", "nodes"), ("", "namespaces"), ("", "services")})
 
@@ -94,12 +92,15 @@ class Backend:
 
     def _check_type_meta(self, rt: ResourceType, obj: Obj) -> None:
         api_version = obj.get("apiVersion")
-        if api_version and api_version != rt.group_version:
-            if rt.group == "" or api_version.split("/")[0] != rt.group:
-                raise bad_request(
-                    f"the API version in the data ({api_version}) does not match the expected API version "
-                    f"({rt.group_version})"
-                )
+        if (
+            api_version
+            and api_version != rt.group_version
+            and (rt.group == "" or api_version.split("/")[0] != rt.group)
+        ):
+            raise bad_request(
+                f"the API version in the data ({api_version}) does not match the expected API version "
+                f"({rt.group_version})"
+            )
         kind = obj.get("kind")
         if kind and kind != rt.kind:
             raise bad_request(
@@ -190,9 +191,10 @@ class Backend:
         else:
             md.pop("namespace", None)
         self._check_namespace(rt, ns, creating=True, name=name)
-        if (rt.group, rt.kind) not in _KEEP_STATUS_ON_CREATE and (rt.has_status or not rt.custom):
-            if rt.custom or rt.kind in ("Pod", "Deployment", "ReplicaSet", "Service", "CustomResourceDefinition"):
-                obj.pop("status", None)
+        if (rt.custom and rt.has_status) or (
+            not rt.custom and rt.kind in ("Pod", "Deployment", "ReplicaSet", "Service", "CustomResourceDefinition")
+        ):
+            obj.pop("status", None)
         for k in ("uid", "resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
             md.pop(k, None)
         if md.get("generateName") is None:

@@ -141,7 +141,7 @@ class Store:
     def count(self) -> int:
         return sum(len(v) for v in self._data.values())
 
-    def keys(self) -> list[str]:
+    def resource_keys(self) -> list[str]:
         return [k for k, v in self._data.items() if v]
 
     # --- writes -----------------------------------------------------------------------------

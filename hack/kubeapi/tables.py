@@ -238,7 +238,8 @@ _BUILTIN: dict[tuple[str, str], tuple[list[Obj], Any]] = {
             _col(
                 "Restarts",
                 "string",
-                description="The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
+                description="The number of times the containers in this pod have been restarted and when the last "
+                "container in this pod has restarted.",
             ),
             _AGE_COL,
             _col("IP", priority=1),

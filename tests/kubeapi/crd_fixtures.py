@@ -38,7 +38,10 @@ CRD: dict[str, Any] = {
                                     "options": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
                                 },
                                 "x-kubernetes-validations": [
-                                    {"rule": "self.driver != 'XE' || has(self.address)", "message": "XE devices need an address"}
+                                    {
+                                        "rule": "self.driver != 'XE' || has(self.address)",
+                                        "message": "XE devices need an address",
+                                    }
                                 ],
                             },
                             "status": {"type": "object", "properties": {"phase": {"type": "string"}}},

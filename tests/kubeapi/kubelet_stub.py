@@ -110,13 +110,14 @@ class StubKubelet:
         self._record(request)
         self.cpu_seconds += 0.5
         ts = int(time.time() * 1000)
+        labels = 'container="c",namespace="default",pod="p1"'
         body = (
             "# HELP node_cpu_usage_seconds_total Cumulative cpu time consumed by the node in core-seconds\n"
             "# TYPE node_cpu_usage_seconds_total counter\n"
             f"node_cpu_usage_seconds_total {self.cpu_seconds} {ts}\n"
             f"node_memory_working_set_bytes {256 * 1024 * 1024} {ts}\n"
-            f'container_cpu_usage_seconds_total{{container="c",namespace="default",pod="p1"}} {self.cpu_seconds / 2} {ts}\n'
-            f'container_memory_working_set_bytes{{container="c",namespace="default",pod="p1"}} {64 * 1024 * 1024} {ts}\n'
+            f"container_cpu_usage_seconds_total{{{labels}}} {self.cpu_seconds / 2} {ts}\n"
+            f"container_memory_working_set_bytes{{{labels}}} {64 * 1024 * 1024} {ts}\n"
         )
         return web.Response(text=body, content_type="text/plain")
 
@@ -159,6 +160,17 @@ class StubKubelet:
                 "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "ok"}],
                 "capacity": {"cpu": "2", "memory": "4Gi", "pods": "16"},
                 "allocatable": {"cpu": "2", "memory": "4Gi", "pods": "16"},
-                "nodeInfo": {"kubeletVersion": "v1.31.4-cvk", "osImage": "IOS-XE", "kernelVersion": "", "containerRuntimeVersion": "iox://1", "architecture": "amd64", "operatingSystem": "linux", "machineID": "", "systemUUID": "", "bootID": "", "kubeProxyVersion": ""},
+                "nodeInfo": {
+                    "kubeletVersion": "v1.31.4-cvk",
+                    "osImage": "IOS-XE",
+                    "kernelVersion": "",
+                    "containerRuntimeVersion": "iox://1",
+                    "architecture": "amd64",
+                    "operatingSystem": "linux",
+                    "machineID": "",
+                    "systemUUID": "",
+                    "bootID": "",
+                    "kubeProxyVersion": "",
+                },
             },
         }

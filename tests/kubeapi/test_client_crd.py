@@ -45,7 +45,11 @@ def test_crd_is_established_and_discoverable(kubeapi: Any, custom: client.Custom
 
 def test_valid_object_is_defaulted_and_pruned(custom: client.CustomObjectsApi) -> None:
     created = custom.create_namespaced_custom_object(
-        GROUP, VERSION, "default", PLURAL, _device("sw1", driver="XE", address="10.0.0.1", unknown="x", options={"free": 1})
+        GROUP,
+        VERSION,
+        "default",
+        PLURAL,
+        _device("sw1", driver="XE", address="10.0.0.1", unknown="x", options={"free": 1}),
     )
     assert created["spec"] == {"driver": "XE", "address": "10.0.0.1", "port": 830, "options": {"free": 1}}
     assert created["metadata"]["generation"] == 1 and created["metadata"]["uid"]
@@ -56,7 +60,9 @@ def test_valid_object_is_defaulted_and_pruned(custom: client.CustomObjectsApi) -
 
 def test_invalid_object_is_rejected_with_the_schema_error(custom: client.CustomObjectsApi) -> None:
     with pytest.raises(ApiException) as exc:
-        custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, _device("bad", driver="BAD", port=70000))
+        custom.create_namespaced_custom_object(
+            GROUP, VERSION, "default", PLURAL, _device("bad", driver="BAD", port=70000)
+        )
     assert exc.value.status == 422
     body = json.loads(exc.value.body)
     assert body["reason"] == "Invalid"
@@ -68,7 +74,7 @@ def test_invalid_object_is_rejected_with_the_schema_error(custom: client.CustomO
     assert "70000" in causes["spec.port"]["message"]
     with pytest.raises(ApiException) as exc:
         custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, _device("norequired", port=1))
-    assert 'spec.driver: Required value' in json.loads(exc.value.body)["message"]
+    assert "spec.driver: Required value" in json.loads(exc.value.body)["message"]
 
 
 def test_cel_rule_is_evaluated(custom: client.CustomObjectsApi) -> None:
@@ -82,7 +88,9 @@ def test_cel_rule_is_evaluated(custom: client.CustomObjectsApi) -> None:
 def test_status_subresource_and_generation(custom: client.CustomObjectsApi) -> None:
     custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, _device("sw1", driver="FAKE"))
     # Main writes ignore status; status writes ignore everything else.
-    obj = custom.patch_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "sw1", {"status": {"phase": "Ready"}})
+    obj = custom.patch_namespaced_custom_object(
+        GROUP, VERSION, "default", PLURAL, "sw1", {"status": {"phase": "Ready"}}
+    )
     assert "status" not in obj and obj["metadata"]["generation"] == 1
     obj = custom.patch_namespaced_custom_object_status(
         GROUP, VERSION, "default", PLURAL, "sw1", {"spec": {"port": 22}, "status": {"phase": "Ready"}}
@@ -95,7 +103,9 @@ def test_status_subresource_and_generation(custom: client.CustomObjectsApi) -> N
 
 def test_printer_columns_in_table_output(kubeapi: Any, custom: client.CustomObjectsApi) -> None:
     custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, _device("sw1", driver="FAKE"))
-    custom.patch_namespaced_custom_object_status(GROUP, VERSION, "default", PLURAL, "sw1", {"status": {"phase": "Ready"}})
+    custom.patch_namespaced_custom_object_status(
+        GROUP, VERSION, "default", PLURAL, "sw1", {"status": {"phase": "Ready"}}
+    )
     r = kubeapi.request(
         "GET",
         f"/apis/{GROUP}/{VERSION}/namespaces/default/{PLURAL}",
@@ -114,7 +124,12 @@ def test_cluster_scoped_crd_and_crd_deletion(kubeapi: Any) -> None:
     ext = client.ApiextensionsV1Api(api)
     ext.create_custom_resource_definition(CLUSTER_CRD)
     custom = client.CustomObjectsApi(api)
-    custom.create_cluster_custom_object(GROUP, "v1", "sites", {"apiVersion": f"{GROUP}/v1", "kind": "Site", "metadata": {"name": "hq"}, "anything": {"goes": True}})
+    custom.create_cluster_custom_object(
+        GROUP,
+        "v1",
+        "sites",
+        {"apiVersion": f"{GROUP}/v1", "kind": "Site", "metadata": {"name": "hq"}, "anything": {"goes": True}},
+    )
     assert custom.get_cluster_custom_object(GROUP, "v1", "sites", "hq")["anything"] == {"goes": True}
     ext.delete_custom_resource_definition("sites.cisco.vk")
     assert kubeapi.request("GET", f"/apis/{GROUP}/v1/sites").status_code == 404
@@ -127,9 +142,14 @@ def test_crd_validation(kubeapi: Any) -> None:
     with pytest.raises(ApiException) as exc:
         ext.create_custom_resource_definition(bad)
     assert exc.value.status == 422
-    assert 'metadata.name: Invalid value: "wrong.cisco.vk": must be spec.names.plural+"."+spec.group' in json.loads(exc.value.body)["message"]
+    assert (
+        'metadata.name: Invalid value: "wrong.cisco.vk": must be spec.names.plural+"."+spec.group'
+        in json.loads(exc.value.body)["message"]
+    )
     bad = copy.deepcopy(CRD)
-    bad["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["x-kubernetes-validations"] = [{"rule": "self.driver =="}]
+    bad["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["x-kubernetes-validations"] = [
+        {"rule": "self.driver =="}
+    ]
     with pytest.raises(ApiException) as exc:
         ext.create_custom_resource_definition(bad)
     assert exc.value.status == 422
@@ -153,7 +173,9 @@ def test_server_side_apply_creates_updates_and_reports_conflicts(kubeapi: Any) -
     body = r.json()
     assert body["reason"] == "Conflict"
     assert any(c["field"] == ".data.a" for c in body["details"]["causes"])
-    r = kubeapi.request("PATCH", path, yaml.safe_dump(other), params={"fieldManager": "bob", "force": "true"}, content_type=ctype)
+    r = kubeapi.request(
+        "PATCH", path, yaml.safe_dump(other), params={"fieldManager": "bob", "force": "true"}, content_type=ctype
+    )
     assert r.status_code == 200 and r.json()["data"]["a"] == "3"
     r = kubeapi.request("PATCH", path, yaml.safe_dump(other), content_type=ctype)
     assert r.status_code == 400 and "fieldManager" in r.json()["message"]
@@ -161,7 +183,14 @@ def test_server_side_apply_creates_updates_and_reports_conflicts(kubeapi: Any) -
 
 def test_strategic_merge_patch_merges_lists_by_key(kubeapi: Any, custom: client.CustomObjectsApi) -> None:
     core = client.CoreV1Api(kubeapi.client())
-    core.create_node({"metadata": {"name": "n1"}, "status": {"conditions": [{"type": "Ready", "status": "False"}, {"type": "DiskPressure", "status": "False"}]}})
+    core.create_node(
+        {
+            "metadata": {"name": "n1"},
+            "status": {
+                "conditions": [{"type": "Ready", "status": "False"}, {"type": "DiskPressure", "status": "False"}]
+            },
+        }
+    )
     node = core.patch_node_status("n1", {"status": {"conditions": [{"type": "Ready", "status": "True"}]}})
     assert {c.type: c.status for c in node.status.conditions} == {"Ready": "True", "DiskPressure": "False"}
     node = core.patch_node_status("n1", {"status": {"conditions": [{"type": "DiskPressure", "$patch": "delete"}]}})
@@ -169,7 +198,10 @@ def test_strategic_merge_patch_merges_lists_by_key(kubeapi: Any, custom: client.
     custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, _device("x", driver="FAKE"))
     # Custom resources do not support strategic merge patch (as on a real server).
     r = kubeapi.request(
-        "PATCH", f"/apis/{GROUP}/{VERSION}/namespaces/default/{PLURAL}/x", {"spec": {}}, content_type="application/strategic-merge-patch+json"
+        "PATCH",
+        f"/apis/{GROUP}/{VERSION}/namespaces/default/{PLURAL}/x",
+        {"spec": {}},
+        content_type="application/strategic-merge-patch+json",
     )
     assert r.status_code == 415
     assert r.json()["reason"] == "UnsupportedMediaType"

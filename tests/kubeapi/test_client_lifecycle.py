@@ -52,11 +52,19 @@ def test_bound_pod_is_deleted_gracefully_until_grace_zero(core: client.CoreV1Api
     assert core.read_namespaced_pod("p", "default").metadata.deletion_grace_period_seconds == 10
     # The kubelet's final delete: grace 0 with a uid precondition.
     with pytest.raises(ApiException) as exc:
-        core.delete_namespaced_pod("p", "default", grace_period_seconds=0, body=client.V1DeleteOptions(preconditions=client.V1Preconditions(uid="other")))
+        core.delete_namespaced_pod(
+            "p",
+            "default",
+            grace_period_seconds=0,
+            body=client.V1DeleteOptions(preconditions=client.V1Preconditions(uid="other")),
+        )
     assert exc.value.status == 409
     assert "Precondition failed: UID in precondition: other" in json.loads(exc.value.body)["message"]
     core.delete_namespaced_pod(
-        "p", "default", grace_period_seconds=0, body=client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=created.metadata.uid))
+        "p",
+        "default",
+        grace_period_seconds=0,
+        body=client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=created.metadata.uid)),
     )
     assert not _exists(core.read_namespaced_pod, "p", "default")
 
@@ -77,7 +85,9 @@ def test_finalizers_block_removal(core: client.CoreV1Api) -> None:
     held = core.read_namespaced_config_map("cm", "default")
     assert held.metadata.deletion_timestamp is not None
     with pytest.raises(ApiException) as exc:
-        core.patch_namespaced_config_map("cm", "default", {"metadata": {"finalizers": ["example.com/hold", "example.com/new"]}})
+        core.patch_namespaced_config_map(
+            "cm", "default", {"metadata": {"finalizers": ["example.com/hold", "example.com/new"]}}
+        )
     assert exc.value.status == 422
     assert "no new finalizers can be added if the object is being deleted" in json.loads(exc.value.body)["message"]
     core.patch_namespaced_config_map("cm", "default", {"metadata": {"finalizers": None}})
@@ -94,12 +104,23 @@ def test_owner_references_cascade_in_background(core: client.CoreV1Api) -> None:
 
 def test_foreground_deletion_waits_for_dependents(core: client.CoreV1Api) -> None:
     owner = core.create_namespaced_config_map("default", {"metadata": {"name": "owner"}})
-    ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner.metadata.uid, "blockOwnerDeletion": True}
-    core.create_namespaced_config_map("default", {"metadata": {"name": "dep", "ownerReferences": [ref], "finalizers": ["example.com/hold"]}})
+    ref = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "name": "owner",
+        "uid": owner.metadata.uid,
+        "blockOwnerDeletion": True,
+    }
+    core.create_namespaced_config_map(
+        "default", {"metadata": {"name": "dep", "ownerReferences": [ref], "finalizers": ["example.com/hold"]}}
+    )
     core.delete_namespaced_config_map("owner", "default", propagation_policy="Foreground")
     held = core.read_namespaced_config_map("owner", "default")
     assert "foregroundDeletion" in held.metadata.finalizers
-    wait_for(lambda: core.read_namespaced_config_map("dep", "default").metadata.deletion_timestamp, message="dependent terminating")
+    wait_for(
+        lambda: core.read_namespaced_config_map("dep", "default").metadata.deletion_timestamp,
+        message="dependent terminating",
+    )
     assert _exists(core.read_namespaced_config_map, "owner", "default")
     core.patch_namespaced_config_map("dep", "default", {"metadata": {"finalizers": None}})
     wait_for(lambda: not _exists(core.read_namespaced_config_map, "owner", "default"), message="owner removed")
@@ -133,20 +154,29 @@ def test_namespace_deletion_removes_contents(core: client.CoreV1Api) -> None:
     wait_for(lambda: not _exists(core.read_namespace, "tmp"), message="namespace removed")
 
 
-def _deployment(name: str, replicas: int = 1, strategy: str = "RollingUpdate", image: str = "nginx:1.25") -> dict[str, Any]:
+def _deployment(
+    name: str, replicas: int = 1, strategy: str = "RollingUpdate", image: str = "nginx:1.25"
+) -> dict[str, Any]:
     return {
         "metadata": {"name": name},
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": {"app": name}},
             "strategy": {"type": strategy},
-            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "c", "image": image}]}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "c", "image": image}]},
+            },
         },
     }
 
 
 def _pods(core: client.CoreV1Api, app: str) -> list[Any]:
-    return [p for p in core.list_namespaced_pod("default", label_selector=f"app={app}").items if not p.metadata.deletion_timestamp]
+    return [
+        p
+        for p in core.list_namespaced_pod("default", label_selector=f"app={app}").items
+        if not p.metadata.deletion_timestamp
+    ]
 
 
 def test_deployment_keeps_its_pod_and_replaces_a_deleted_one(core: client.CoreV1Api, apps: client.AppsV1Api) -> None:
@@ -157,9 +187,13 @@ def test_deployment_keeps_its_pod_and_replaces_a_deleted_one(core: client.CoreV1
     assert pod.metadata.owner_references[0].kind == "ReplicaSet"
     assert pod.metadata.labels["pod-template-hash"]
     core.delete_namespaced_pod(pod.metadata.name, "default")
-    replaced = wait_for(lambda: [p for p in _pods(core, "web") if p.metadata.name != pod.metadata.name], message="replacement pod")
+    replaced = wait_for(
+        lambda: [p for p in _pods(core, "web") if p.metadata.name != pod.metadata.name], message="replacement pod"
+    )
     assert len(replaced) == 1
-    dep = wait_for(lambda: (d := apps.read_namespaced_deployment("web", "default")).status.replicas == 1 and d, message="status")
+    dep = wait_for(
+        lambda: (d := apps.read_namespaced_deployment("web", "default")).status.replicas == 1 and d, message="status"
+    )
     assert dep.status.observed_generation == 1
     assert dep.metadata.annotations["deployment.kubernetes.io/revision"] == "1"
 
@@ -175,7 +209,9 @@ def test_deployment_scales(core: client.CoreV1Api, apps: client.AppsV1Api) -> No
 def test_recreate_rolls_pods_when_the_template_changes(core: client.CoreV1Api, apps: client.AppsV1Api) -> None:
     apps.create_namespaced_deployment("default", _deployment("web", replicas=2, strategy="Recreate"))
     old = wait_for(lambda: len(p := _pods(core, "web")) == 2 and p, message="2 pods")
-    apps.patch_namespaced_deployment("web", "default", {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "nginx:1.26"}]}}}})
+    apps.patch_namespaced_deployment(
+        "web", "default", {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "nginx:1.26"}]}}}}
+    )
     new = wait_for(
         lambda: len(p := _pods(core, "web")) == 2 and all(x.spec.containers[0].image == "nginx:1.26" for x in p) and p,
         message="rolled pods",
@@ -185,7 +221,12 @@ def test_recreate_rolls_pods_when_the_template_changes(core: client.CoreV1Api, a
     assert sorted(r.spec.replicas for r in rs) == [0, 2]
     dep = apps.read_namespaced_deployment("web", "default")
     assert dep.metadata.generation == 2
-    wait_for(lambda: apps.read_namespaced_deployment("web", "default").metadata.annotations["deployment.kubernetes.io/revision"] == "2")
+    wait_for(
+        lambda: (
+            apps.read_namespaced_deployment("web", "default").metadata.annotations["deployment.kubernetes.io/revision"]
+            == "2"
+        )
+    )
 
 
 def test_recreate_waits_for_old_pods_to_be_gone(core: client.CoreV1Api, apps: client.AppsV1Api) -> None:
@@ -193,8 +234,13 @@ def test_recreate_waits_for_old_pods_to_be_gone(core: client.CoreV1Api, apps: cl
     dep["spec"]["template"]["spec"]["nodeName"] = "n1"  # bound pods terminate gracefully
     apps.create_namespaced_deployment("default", dep)
     old = wait_for(lambda: _pods(core, "web"), message="first pod")[0]
-    apps.patch_namespaced_deployment("web", "default", {"spec": {"template": {"metadata": {"labels": {"app": "web", "v": "2"}}}}})
-    wait_for(lambda: core.read_namespaced_pod(old.metadata.name, "default").metadata.deletion_timestamp, message="old pod terminating")
+    apps.patch_namespaced_deployment(
+        "web", "default", {"spec": {"template": {"metadata": {"labels": {"app": "web", "v": "2"}}}}}
+    )
+    wait_for(
+        lambda: core.read_namespaced_pod(old.metadata.name, "default").metadata.deletion_timestamp,
+        message="old pod terminating",
+    )
     # Recreate: no new pod while the old one still exists.
     assert _pods(core, "web") == []
     core.delete_namespaced_pod(old.metadata.name, "default", grace_period_seconds=0)

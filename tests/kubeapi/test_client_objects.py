@@ -98,7 +98,9 @@ def test_stale_resource_version_update_is_409(core: client.CoreV1Api) -> None:
     assert "the object has been modified; please apply your changes to the latest version" in body["message"]
     # A merge patch carrying the stale resourceVersion is checked too.
     with pytest.raises(ApiException) as exc:
-        core.patch_namespaced_config_map("cm", "default", {"metadata": {"resourceVersion": stale_rv}, "data": {"k": "4"}})
+        core.patch_namespaced_config_map(
+            "cm", "default", {"metadata": {"resourceVersion": stale_rv}, "data": {"k": "4"}}
+        )
     assert exc.value.status == 409
     assert core.read_namespaced_config_map("cm", "default").data == {"k": "2"}
 
@@ -118,12 +120,16 @@ def test_status_subresource_and_generation(kubeapi: Any, core: client.CoreV1Api)
     assert pod.metadata.generation == 1
     assert pod.status.phase == "Pending"
     # Main-resource writes ignore status.
-    patched = core.patch_namespaced_pod("p", "default", {"metadata": {"labels": {"a": "b"}}, "status": {"phase": "Running"}})
+    patched = core.patch_namespaced_pod(
+        "p", "default", {"metadata": {"labels": {"a": "b"}}, "status": {"phase": "Running"}}
+    )
     assert patched.status.phase == "Pending" and patched.metadata.labels == {"a": "b"}
     assert patched.metadata.generation == 1
     # Status writes ignore spec but keep metadata changes.
     st = core.patch_namespaced_pod_status(
-        "p", "default", {"metadata": {"annotations": {"x": "y"}}, "spec": {"activeDeadlineSeconds": 5}, "status": {"phase": "Running"}}
+        "p",
+        "default",
+        {"metadata": {"annotations": {"x": "y"}}, "spec": {"activeDeadlineSeconds": 5}, "status": {"phase": "Running"}},
     )
     assert st.status.phase == "Running"
     assert st.spec.active_deadline_seconds is None
@@ -148,7 +154,8 @@ def test_unknown_fields_strict_and_warn(kubeapi: Any) -> None:
     r = kubeapi.request("POST", "/api/v1/namespaces/default/pods", body, params={"fieldValidation": "Strict"})
     assert r.status_code == 400
     assert r.json()["message"] == (
-        'Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "spec.containers[0].bogus"'
+        'Pod in version "v1" cannot be handled as a Pod: strict decoding error: '
+        'unknown field "spec.containers[0].bogus"'
     )
     r = kubeapi.request("POST", "/api/v1/namespaces/default/pods", body)
     assert r.status_code == 201
@@ -161,7 +168,10 @@ def test_wrong_json_type_is_400(core: client.CoreV1Api, kubeapi: Any) -> None:
     body["spec"]["containers"][0]["env"] = [{"name": "PORT", "value": 8080}]
     r = kubeapi.request("POST", "/api/v1/namespaces/default/pods", body)
     assert r.status_code == 400
-    assert "cannot unmarshal number into Go struct field EnvVar.spec.containers.env.value of type string" in r.json()["message"]
+    assert (
+        "cannot unmarshal number into Go struct field EnvVar.spec.containers.env.value of type string"
+        in r.json()["message"]
+    )
 
 
 def test_label_and_field_selectors(core: client.CoreV1Api) -> None:
@@ -184,7 +194,9 @@ def test_label_and_field_selectors(core: client.CoreV1Api) -> None:
     assert names(field_selector="spec.nodeName=") == ["c"]
     assert names(field_selector="status.phase=Running") == ["b"]
     assert names(field_selector="metadata.name!=a,status.phase!=Running") == ["c"]
-    assert [p.metadata.name for p in core.list_pod_for_all_namespaces(field_selector="metadata.namespace=default").items] == ["a", "b", "c"]
+    assert [
+        p.metadata.name for p in core.list_pod_for_all_namespaces(field_selector="metadata.namespace=default").items
+    ] == ["a", "b", "c"]
     with pytest.raises(ApiException) as exc:
         core.list_namespaced_pod("default", field_selector="spec.image=x")
     assert exc.value.status == 400
@@ -235,7 +247,9 @@ def test_secret_string_data_is_encoded(core: client.CoreV1Api) -> None:
 
 
 def test_direct_store_access(kubeapi: Any, core: client.CoreV1Api) -> None:
-    kubeapi.server.create_object({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "direct", "namespace": "default"}})
+    kubeapi.server.create_object(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "direct", "namespace": "default"}}
+    )
     assert core.read_namespaced_config_map("direct", "default").metadata.uid
     assert kubeapi.server.get_object("configmaps", "direct", "default")["metadata"]["name"] == "direct"
     assert [c["metadata"]["name"] for c in kubeapi.server.list_objects("configmaps", "default")] == ["direct"]

@@ -86,7 +86,13 @@ def test_send_initial_events_ends_with_annotated_bookmark(kubeapi: Any, core: cl
     r = kubeapi.request(
         "GET",
         "/api/v1/namespaces/default/configmaps",
-        params={"watch": "1", "sendInitialEvents": "true", "resourceVersionMatch": "NotOlderThan", "allowWatchBookmarks": "true", "timeoutSeconds": "1"},
+        params={
+            "watch": "1",
+            "sendInitialEvents": "true",
+            "resourceVersionMatch": "NotOlderThan",
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": "1",
+        },
     )
     events = [json.loads(line) for line in r.text.splitlines()]
     assert events[0]["type"] == "ADDED" and events[0]["object"]["metadata"]["name"] == "a"

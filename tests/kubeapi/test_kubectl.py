@@ -25,7 +25,9 @@ pytestmark = pytest.mark.skipif(not BINARIES, reason="no kubectl binary on this 
 
 
 def _version(binary: str, env: dict[str, str]) -> tuple[int, int]:
-    out = subprocess.run([binary, "version", "--client", "-o", "json"], capture_output=True, text=True, env=env, timeout=30)
+    out = subprocess.run(
+        [binary, "version", "--client", "-o", "json"], capture_output=True, text=True, env=env, timeout=30
+    )
     info = json.loads(out.stdout)["clientVersion"]
     return int(info["major"]), int(re.match(r"\d+", info["minor"]).group())  # type: ignore[union-attr]
 
@@ -86,8 +88,13 @@ def test_apply_get_describe_patch_wait_delete_pod(kube: Any) -> None:
     desc = kube.kubectl("describe", "pod", "p1").stdout
     assert re.search(r"^Node:\s+n1", desc, re.M) and "busybox:1.36" in desc
     kube.kubectl(
-        "patch", "pod", "p1", "--subresource=status", "--type=merge",
-        "-p", '{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}}',
+        "patch",
+        "pod",
+        "p1",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        '{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}}',
     )
     kube.kubectl("wait", "--for=condition=Ready", "pod/p1", "--timeout=20s")
     assert kube.kubectl("get", "pod", "p1", "-o", "jsonpath={.status.phase}").stdout == "Running"
@@ -107,7 +114,11 @@ def test_validation_rejects_unknown_fields(kube: Any) -> None:
 
 
 def test_deployment_gets_its_pod_back(kube: Any) -> None:
-    kube.kubectl("apply", "-f", "-", input=textwrap.dedent("""\
+    kube.kubectl(
+        "apply",
+        "-f",
+        "-",
+        input=textwrap.dedent("""\
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: web}
@@ -118,7 +129,8 @@ def test_deployment_gets_its_pod_back(kube: Any) -> None:
             metadata: {labels: {app: web}}
             spec:
               containers: [{name: c, image: nginx:1.25}]
-        """))
+        """),
+    )
 
     def pod_names() -> list[str]:
         out = kube.kubectl("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].metadata.name}").stdout
@@ -136,7 +148,8 @@ def test_deployment_gets_its_pod_back(kube: Any) -> None:
 def test_crd_printer_columns_and_schema_errors(kube: Any) -> None:
     kube.kubectl("apply", "-f", "-", input=CRD_YAML)
     kube.kubectl("wait", "--for=condition=Established", "crd/ciscodevices.cisco.vk", "--timeout=20s")
-    device = "apiVersion: cisco.vk/v1alpha1\nkind: CiscoDevice\nmetadata: {name: sw1}\nspec: {driver: XE, address: 10.0.0.1}\n"
+    device = "apiVersion: cisco.vk/v1alpha1\nkind: CiscoDevice\nmetadata: {name: sw1}\n"
+    device += "spec: {driver: XE, address: 10.0.0.1}\n"
     assert kube.kubectl("apply", "-f", "-", input=device).stdout.strip() == "ciscodevice.cisco.vk/sw1 created"
     kube.kubectl("patch", "cdev", "sw1", "--subresource=status", "--type=merge", "-p", '{"status":{"phase":"Ready"}}')
     out = kube.kubectl("get", "cdev").stdout
@@ -178,7 +191,9 @@ def test_selectors(kube: Any) -> None:
 
 def test_server_side_apply(kube: Any) -> None:
     cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\ndata: {a: '1'}\n"
-    assert kube.kubectl("apply", "--server-side", "-f", "-", input=cm).stdout.strip() == "configmap/ssa serverside-applied"
+    assert (
+        kube.kubectl("apply", "--server-side", "-f", "-", input=cm).stdout.strip() == "configmap/ssa serverside-applied"
+    )
     other = cm.replace("'1'", "'2'")
     res = kube.kubectl("apply", "--server-side", "--field-manager=other", "-f", "-", input=other, check=False)
     assert res.returncode == 1 and "conflict" in res.stderr.lower()
