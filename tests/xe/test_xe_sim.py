@@ -385,3 +385,52 @@ async def test_node_resources_from_the_device(iosxe_sim: SimHandle) -> None:
         await driver.ping()
     finally:
         await driver.close()
+
+
+async def test_installs_are_serialised_per_device(iosxe_sim_factory: Callable[..., SimHandle]) -> None:
+    sim = iosxe_sim_factory(files=FILES, delays={"install": 0.4})
+    driver, rec = await start_driver(sim)
+    try:
+        names = [f"s{i}" for i in range(4)]
+        for n in names:
+            await driver.create_pod(pod(n))
+        most = 0
+
+        def all_running() -> bool:
+            nonlocal most
+            installing = sum(1 for a in apps_on(sim).values() if a["state"] == "INSTALLING")
+            most = max(most, installing)
+            return all(phase_of(rec, n) == "Running" for n in names)
+
+        await wait_for(all_running, within=30, what="all Running")
+        assert most == 1
+    finally:
+        await driver.close()
+
+
+async def test_image_change_replaces_the_app(iosxe_sim_factory: Callable[..., SimHandle]) -> None:
+    sim = iosxe_sim_factory(files={**FILES, "flash:/v2.tar": b"IOX-PACKAGE-2"})
+    driver, rec = await start_driver(sim)
+    try:
+        p = pod("upd")
+        await driver.create_pod(p)
+        await wait_for(lambda: phase_of(rec, "upd") == "Running", what="Running v1")
+        app_id = naming.app_id("upd", p["metadata"]["uid"], "app")
+        p2 = dict(p, spec=dict(p["spec"], containers=[{"name": "app", "image": "flash:/v2.tar"}]))
+        await driver.update_pod(p2)
+        await wait_for(
+            lambda: apps_on(sim)[app_id]["package"] == "flash:/v2.tar" and apps_on(sim)[app_id]["state"] == "RUNNING",
+            within=20,
+            what="v2 running",
+        )
+        await wait_for(
+            lambda: (
+                rec.latest("upd")["status"]["containerStatuses"][0]["image"] == "flash:/v2.tar"  # type: ignore[index]
+                and phase_of(rec, "upd") == "Running"
+            ),
+            what="status shows v2",
+        )
+        assert list(apps_on(sim)) == [app_id]
+    finally:
+        await driver.close()
+    assert invalid_requests(sim) == []
