@@ -135,7 +135,7 @@ class FakeDriver(Driver):
         return {"device": self._device, "pods": [r.to_dict() for r in self._pods.values()]}
 
     def _persist(self) -> None:
-        self._faults = self._store.save(lambda _faults: self._document())
+        self._faults = self._store.save(lambda _faults: self._document(), self._faults)
 
     def _ensure_loaded(self) -> None:
         if not self._loaded:
