@@ -434,3 +434,22 @@ async def test_image_change_replaces_the_app(iosxe_sim_factory: Callable[..., Si
     finally:
         await driver.close()
     assert invalid_requests(sim) == []
+
+
+async def test_stats_from_app_utilisation(iosxe_sim: SimHandle) -> None:
+    iosxe_sim.control.add_file("flash:/hello.tar")
+    driver, rec = await start_driver(iosxe_sim)
+    try:
+        await driver.create_pod(pod("busy"))
+        await wait_for(lambda: phase_of(rec, "busy") == "Running", what="Running")
+        stats = await driver.stats()
+        assert [(p.name, [c.name for c in p.containers]) for p in stats.pods] == [("busy", ["app"])]
+        c = stats.pods[0].containers[0]
+        # The simulator reports 10% of the 1000 reserved units busy and a quarter of 512 MB used.
+        assert c.cpu_usage_nano_cores == 100_000_000
+        assert c.memory_working_set_bytes == 128 * 2**20
+        assert stats.memory_available_bytes == (4096 - 512) * 2**20
+        later = await driver.stats()
+        assert later.pods[0].containers[0].cpu_usage_core_nano_seconds >= c.cpu_usage_core_nano_seconds
+    finally:
+        await driver.close()

@@ -24,10 +24,20 @@ import logging
 import os
 import re
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from cvk.config.spec import DeviceSpec
-from cvk.driver.base import Driver, NodeResources, Pod, PodCallback, PodStatus
+from cvk.driver.base import (
+    ContainerStats,
+    Driver,
+    NodeResources,
+    NodeStats,
+    Pod,
+    PodCallback,
+    PodStats,
+    PodStatus,
+)
 from cvk.driver.xe import naming, network, paths
 from cvk.driver.xe.ipam import StaticAllocator
 from cvk.driver.xe.oper import (
@@ -134,6 +144,8 @@ class XEDriver(Driver):
         if not self._dhcp and spec.pod_cidr:
             self._allocator = StaticAllocator(spec.pod_cidr)
         self._closed = False
+        self._started = datetime.now(UTC)
+        self._cpu_seconds: dict[str, tuple[float, float]] = {}  # app -> (monotonic, core-nanoseconds)
 
     # ---- plumbing ----------------------------------------------------------------------------
     @property
@@ -266,6 +278,63 @@ class XEDriver(Driver):
             annotations["cisco.vk/iox-enabled"] = str(snap.oper.iox_enabled).lower()
         return NodeResources(
             capacity=capacity, allocatable=allocatable, node_info=node_info, labels=labels, annotations=annotations
+        )
+
+    async def stats(self) -> NodeStats:
+        """Per-app CPU and memory from app-hosting oper data (``utilization``), for /stats/summary.
+
+        CPU: ``actual-application-util`` is a percentage of the app's reserved CPU units (millicores);
+        memory: ``memory-used`` in KB unless the device states a unit. Cumulative CPU time is
+        integrated by the driver between reads.
+        """
+        snap = await self.source.take(max_age=self.settings.poll_interval)
+        now = time.monotonic()
+        pods: list[PodStats] = []
+        total_cpu = total_cpu_s = total_mem = 0
+        for rec in self._pods.values():
+            containers = []
+            for c in rec.containers:
+                app = snap.oper.apps.get(c.app_id)
+                if app is None or app.state != RUNNING:
+                    self._cpu_seconds.pop(c.app_id, None)
+                    continue
+                nano_cores = int(app.cpu_util * app.cpu_units * 1_000_000 / 100)
+                last_t, acc = self._cpu_seconds.get(c.app_id, (now, 0.0))
+                acc += nano_cores * (now - last_t)
+                self._cpu_seconds[c.app_id] = (now, acc)
+                mem = _memory_bytes(app.memory_used)
+                containers.append(
+                    ContainerStats(
+                        name=c.name,
+                        start_time=_parse_time(c.started_at) or self._started,
+                        cpu_usage_nano_cores=nano_cores,
+                        cpu_usage_core_nano_seconds=int(acc),
+                        memory_working_set_bytes=mem,
+                        memory_usage_bytes=mem,
+                    )
+                )
+                total_cpu += nano_cores
+                total_cpu_s += int(acc)
+                total_mem += mem
+            if containers:
+                pods.append(
+                    PodStats(
+                        namespace=rec.namespace,
+                        name=rec.name,
+                        uid=rec.uid,
+                        start_time=_parse_time(rec.start_time) or self._started,
+                        containers=containers,
+                    )
+                )
+        res = snap.oper.resources
+        available = res.memory_available_mb * 2**20 if res is not None else 0
+        return NodeStats(
+            start_time=self._started,
+            cpu_usage_nano_cores=total_cpu,
+            cpu_usage_core_nano_seconds=total_cpu_s,
+            memory_working_set_bytes=total_mem,
+            memory_available_bytes=available,
+            pods=pods,
         )
 
     # ---- pod lifecycle -----------------------------------------------------------------------
@@ -730,6 +799,27 @@ class XEDriver(Driver):
                 log.exception("pod status callback failed pod=%s", rec.key)
         self._pods.pop(rec.uid, None)
         rec.gone.set()
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+_MEM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]?)(?:i?B)?\s*$", re.I)
+
+
+def _memory_bytes(text: str) -> int:
+    """``memory-used`` as bytes: a bare number is KB; ``K``/``M``/``G`` (with or without ``B``) honoured."""
+    m = _MEM.match(text or "")
+    if not m:
+        return 0
+    scale = {"": 1024, "K": 1024, "M": 2**20, "G": 2**30}[m.group(2).upper()]
+    return int(float(m.group(1)) * scale)
 
 
 def _now_str() -> str:
