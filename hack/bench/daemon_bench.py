@@ -185,6 +185,7 @@ async def parent_main(pods: int, window: float) -> None:
             api_created: dict[str, float] = {}
             api_running: dict[str, float] = {}
             watch_task = asyncio.create_task(_watch_running(client, node, api_running))
+            await client.list(paths.pods("default"))  # warm the client's connection: time the creates only
             for i in range(pods):
                 name = f"bench-{i}"
                 body = {

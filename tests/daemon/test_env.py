@@ -231,3 +231,21 @@ async def test_init_containers_resolved_and_input_untouched() -> None:
     out, _ = await resolve(p, Reader())
     assert out["spec"]["initContainers"][0]["env"] == [{"name": "A", "value": "1"}]
     assert "envFrom" not in p["spec"]["initContainers"][0]
+
+
+async def test_api_reader_caches_service_lists_briefly() -> None:
+    from cvk.kube import paths
+    from cvk.pod.resources import ApiResourceReader
+    from tests.daemon.fakes import FakeClient
+
+    client = FakeClient()
+    client.put_object(paths.services("default", "kubernetes"), svc("kubernetes", "10.96.0.1", ("https", 443, "TCP")))
+    client.put_object(paths.configmaps("default", "cm"), {"metadata": {"name": "cm"}, "data": {"A": "1"}})
+    reader = ApiResourceReader(client, service_ttl=60)  # type: ignore[arg-type]
+    for _ in range(3):
+        assert (await reader.get_service("default", "kubernetes")) is not None
+        assert len(await reader.list_services("default")) == 1
+    assert len(client.verbs("LIST")) == 2
+    assert (await reader.get_configmap("default", "cm")) is not None
+    assert await reader.get_configmap("default", "nope") is None
+    assert await reader.get_secret("default", "nope") is None
