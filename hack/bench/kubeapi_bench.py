@@ -34,7 +34,11 @@ def _rss_mib(pid: int) -> float:
 
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def _stats(values: list[float]) -> str:
+    return f"median {statistics.median(values):7.1f} ms  p95 {_pct(values, 95):7.1f} ms"
 
 
 def _pod(name: str) -> dict[str, Any]:
@@ -142,13 +146,9 @@ async def run(
     print(
         f"list {pods} pods (JSON):      median {statistics.median(lat_json):7.1f} ms  p95 {_pct(lat_json, 95):7.1f} ms"
     )
-    print(
-        f"list {pods} pods (Table):     median {statistics.median(lat_table):7.1f} ms  p95 {_pct(lat_table, 95):7.1f} ms"
-    )
+    print(f"list {pods} pods (Table):     {_stats(lat_table)}")
     print(f"list with selectors:         median {statistics.median(lat_sel):7.1f} ms  p95 {_pct(lat_sel, 95):7.1f} ms")
-    print(
-        f"watch fan-out to {watchers} (last): median {statistics.median(fan_last):7.1f} ms  p95 {_pct(fan_last, 95):7.1f} ms"
-    )
+    print(f"watch fan-out to {watchers} (last): {_stats(fan_last)}")
     print(f"watch fan-out (median watcher): median {statistics.median(fan_median):7.1f} ms")
     print(f"RSS: empty {rss_empty:6.1f} MiB, with {objects} objects {rss_full:6.1f} MiB")
 
