@@ -97,6 +97,10 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
+def read_text(path: Path) -> str:
+    return path.read_text()
+
+
 def write_text(path: Path, text: str) -> None:
     path.write_text(text)
 

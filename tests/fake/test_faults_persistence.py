@@ -12,7 +12,7 @@ import pytest
 from cvk.driver.fake import FakeDriver, Faults, update_faults
 from cvk.errors import ConfigError, DeviceAuthError, DeviceBusy, DeviceUnreachable, NotFound
 
-from .conftest import Clock, Pushed, list_dir, make_pod, read_json, state_of, write_text
+from .conftest import Clock, Pushed, list_dir, make_pod, read_json, read_text, state_of, write_text
 
 
 async def test_unreachable_from_the_state_file_fails_every_call(driver: FakeDriver, state_file: Path) -> None:
@@ -194,3 +194,25 @@ async def test_unwritable_state_path_is_a_config_error(tmp_path: Path, clock: Cl
     with pytest.raises(ConfigError) as err:
         await driver.connect()
     assert err.value.field == "device.fake.stateFile" and "writable path" in err.value.message
+
+
+async def test_faults_edited_by_hand_in_the_file(driver: FakeDriver, state_file: Path) -> None:
+    await driver.ping()
+    text = read_text(state_file)
+    assert '"unreachable": false' in text  # one line per section: easy to find and edit
+    write_text(state_file, text.replace('"unreachable": false', '"unreachable": true'))
+    with pytest.raises(DeviceUnreachable):
+        await driver.ping()
+
+
+def test_fault_command_line(state_file: Path) -> None:
+    from cvk.driver.fake.__main__ import main
+
+    assert main([str(state_file), "unreachable=true", "latencySeconds=0.5"]) == 0
+    assert read_json(state_file)["faults"]["unreachable"] is True
+    assert Faults.from_dict(read_json(state_file)["faults"]) == Faults(unreachable=True, latency_seconds=0.5)
+    assert main([str(state_file), "unreachable=False"]) == 0
+    assert read_json(state_file)["faults"]["unreachable"] is False
+    assert main([str(state_file), "explode=true"]) == 2
+    assert main([str(state_file), "unreachable"]) == 2
+    assert main([str(state_file), "busy=maybe"]) == 2

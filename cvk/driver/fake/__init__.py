@@ -16,8 +16,9 @@ The device outlives cisco-vk: its state file (``fake.stateFile``, default
 when cisco-vk comes back. Several processes may share one state file (a test flipping faults, two
 cisco-vk instances): every change is written at once under a lock, and picked up by the others.
 
-Faults (``faults`` section of the state file, or ``FakeDriver.set_faults`` / ``update_faults``):
-``unreachable``, ``authFailure``, ``latencySeconds``, ``failInstalls``, ``busy``.
+Faults (``faults`` section of the state file, ``FakeDriver.set_faults`` / ``update_faults``, or
+``python -m cvk.driver.fake STATE_FILE unreachable=true``): ``unreachable``, ``authFailure``,
+``latencySeconds``, ``failInstalls``, ``busy``.
 """
 
 from cvk.driver.fake.driver import FakeDriver, state_file_of
