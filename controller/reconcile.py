@@ -28,6 +28,7 @@ log = logging.getLogger("cvk.controller")
 
 Obj = dict[str, Any]
 RENDERED_HASH = "cisco.vk/rendered-hash"
+SA_MISSING = "ServiceAccountMissing"
 
 
 class Client(Protocol):
@@ -50,6 +51,9 @@ class ControllerOptions:
     render: render.RenderOptions = dataclasses.field(default_factory=render.RenderOptions)
     cleanup_timeout_seconds: float = 120.0
     poll_seconds: float = 5.0  # how soon to look again while something is still converging
+    # How soon to look again at a device blocked on an object the controller does not watch (the
+    # ServiceAccount of its cisco-vk pod); Secrets, Nodes and CiscoDevices are watched.
+    recheck_seconds: float = 30.0
 
 
 def device_path(ns: str | None, name: str | None = None, sub: str | None = None) -> str:
@@ -94,7 +98,7 @@ class DeviceReconciler:
         if problem:
             self._event_once(device, "Warning", problem.reason, problem.message)
             await self._write_status(device, Observed(spec_error=problem))
-            return None
+            return self.opts.recheck_seconds if problem.reason == SA_MISSING else None
 
         credential_rv = await self._apply_credentials(device)
         await self._apply(render.render_configmap(device),
@@ -136,10 +140,10 @@ class DeviceReconciler:
         ns = device["metadata"]["namespace"]
         sa = self.opts.render.service_account
         if await self._get_or_none(paths.serviceaccounts(ns, sa)) is None:
-            return Condition(RECONCILED, "False", "ServiceAccountMissing",
-                             f"ServiceAccount {sa} does not exist in namespace {ns}; add {ns} to the Helm "
-                             f"value deviceNamespaces (or create the ServiceAccount and bind it to the "
-                             f"cisco-vk ClusterRole)")
+            return Condition(RECONCILED, "False", SA_MISSING,
+                             f"ServiceAccount {sa} (controller flag --vk-service-account) does not exist in "
+                             f"namespace {ns}; add {ns} to the Helm value deviceNamespaces (or create the "
+                             f"ServiceAccount and bind it to the cisco-vk ClusterRole)")
         conflict = self._node_name_conflict(device)
         if conflict:
             return Condition(RECONCILED, "False", "NodeNameConflict", conflict)
@@ -232,43 +236,56 @@ class DeviceReconciler:
     # ---- deletion ------------------------------------------------------------------------
     async def _cleanup(self, device: Obj) -> float | None:
         """Finalizer: pods on the node go first (cisco-vk removes their apps), then cisco-vk
-        itself, then the Node and its Lease, then the finalizer. Bounded by cleanup_timeout."""
+        itself, then the Node and its Lease, then the finalizer.
+
+        Each wait is bounded, counted from the deletionTimestamp: the node's pods get
+        ``cleanup_timeout_seconds``, after which a CleanupTimeout Warning is recorded and they are
+        force-deleted; cisco-vk then gets its termination grace period on top, after which its pods
+        are force-deleted too. The Node goes only once no cisco-vk pod is left, or a still running
+        cisco-vk would register it again."""
         meta = device["metadata"]
         ns, name = meta["namespace"], meta["name"]
         node = render.node_name(device)
         elapsed = time.time() - _parse_time(meta["deletionTimestamp"])
-        timed_out = elapsed > self.opts.cleanup_timeout_seconds
+        timeout = self.opts.cleanup_timeout_seconds
+        poll = min(self.opts.poll_seconds, 1.0)
 
         pods = (await self.client.list(paths.pods(), field_selector=f"spec.nodeName={node}")).get("items", [])
-        if pods and not timed_out:
+        if pods and elapsed <= timeout:
             for pod in pods:
                 if not pod["metadata"].get("deletionTimestamp"):
                     await self._delete(paths.pods(pod["metadata"]["namespace"], pod["metadata"]["name"]))
             msg = f"waiting for {len(pods)} pod(s) on node {node} to be removed from the device"
             await self._write_status(device, Observed(deleting=True, deleting_message=msg))
-            return self.opts.poll_seconds / 2
+            return poll
         if pods:
-            left = ", ".join(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in pods)
+            left = ", ".join(sorted(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in pods))
             self.recorder.event(
                 device, "Warning", "CleanupTimeout",
-                f"pods not removed within {self.opts.cleanup_timeout_seconds:.0f}s ({left}); their apps may "
-                f"remain on device {device['spec'].get('address')}; force-deleting the pods")
+                f"pods not removed within {timeout:g}s ({left}); their apps may remain on device "
+                f"{(device.get('spec') or {}).get('address')}; force-deleting the pods")
+            log.warning("cleanup timed out device=%s/%s node=%s pods=%d", ns, name, node, len(pods))
             for pod in pods:
-                await self._delete(paths.pods(pod["metadata"]["namespace"], pod["metadata"]["name"]),
-                                   grace=0)
+                await self._delete(paths.pods(pod["metadata"]["namespace"], pod["metadata"]["name"]), grace=0)
 
         # Stop cisco-vk before removing the Node, or it would register the Node again.
         await self._delete(paths.deployments(ns, render.deployment_name(device)), propagation="Foreground")
         selector = f"app.kubernetes.io/instance={name},app.kubernetes.io/managed-by={render.MANAGED_BY}"
         vk_pods = (await self.client.list(paths.pods(ns), label_selector=selector)).get("items", [])
-        if vk_pods and not timed_out:
-            await self._write_status(device, Observed(deleting=True,
-                                                      deleting_message="waiting for cisco-vk to stop"))
-            return self.opts.poll_seconds / 2
+        if vk_pods:
+            if elapsed <= timeout + render.VK_TERMINATION_GRACE_SECONDS:
+                await self._write_status(device, Observed(deleting=True,
+                                                          deleting_message="waiting for cisco-vk to stop"))
+                return poll
+            self.recorder.event(device, "Warning", "CleanupTimeout",
+                                f"cisco-vk pod(s) of node {node} did not stop; force-deleting them")
+            for pod in vk_pods:
+                await self._delete(paths.pods(ns, pod["metadata"]["name"]), grace=0)
 
         await self._delete(paths.nodes(node))
         await self._delete(paths.leases("kube-node-lease", node))
         self.recorder.event(device, "Normal", "Removed", f"node {node} and its lease removed")
+        log.info("device removed device=%s/%s node=%s", ns, name, node)
         fresh = await self.client.get(device_path(ns, name))
         fresh["metadata"]["finalizers"] = [f for f in fresh["metadata"].get("finalizers") or []
                                            if f != render.FINALIZER]

@@ -32,6 +32,7 @@ DEVICE_LABEL = "cisco.vk/device"
 MANAGED_BY = "cisco-vk-controller"
 PASSWORD_ENV = "CVK_DEVICE_PASSWORD"
 KUBELET_PORT = 10250
+VK_TERMINATION_GRACE_SECONDS = 30  # cisco-vk's own shutdown (stops its loops, releases the node)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -244,7 +245,7 @@ def render_deployment(device: Obj, opts: RenderOptions, credential_rv: str = "")
                     "automountServiceAccountToken": True,
                     "containers": [container],
                     "volumes": volumes,
-                    "terminationGracePeriodSeconds": 30,
+                    "terminationGracePeriodSeconds": VK_TERMINATION_GRACE_SECONDS,
                 },
             },
         },

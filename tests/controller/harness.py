@@ -135,9 +135,10 @@ class Cluster:
         device = await self.device(name, ns)
         return ((device or {}).get("status") or {}).get("phase")
 
-    async def make_vk_pod_ready(self, name: str, ns: str = NS) -> None:
-        """Play the kubelet of the cisco-vk pod: the Deployment's current pod Running and Ready,
-        which the emulator's ReplicaSet and Deployment controllers turn into a ready Deployment."""
+    async def make_vk_pod_ready(self, name: str, ns: str = NS, host: str | None = None) -> None:
+        """Play the scheduler and kubelet of the cisco-vk pod: the Deployment's current pod (bound
+        to ``host`` if given) Running and Ready, which the emulator's ReplicaSet and Deployment
+        controllers turn into a ready Deployment."""
 
         async def ready() -> bool:
             d = await self.deployment(name, ns)
@@ -148,6 +149,12 @@ class Cluster:
                 return True
             for pod in await self.vk_pods(name, ns):
                 if condition(pod, "Ready").get("status") == "True":
+                    continue
+                if host and not pod["spec"].get("nodeName"):
+                    with contextlib.suppress(NotFoundError, ConflictError):
+                        await self.client.create(paths.pods(ns, pod["metadata"]["name"], "binding"), {
+                            "apiVersion": "v1", "kind": "Binding", "metadata": {"name": pod["metadata"]["name"]},
+                            "target": {"apiVersion": "v1", "kind": "Node", "name": host}})
                     continue
                 pod["status"] = {"phase": "Running", "podIP": "10.0.0.5", "conditions": [
                     {"type": "Ready", "status": "True"}, {"type": "ContainersReady", "status": "True"}]}
