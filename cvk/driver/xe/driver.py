@@ -105,18 +105,6 @@ def _label_value(value: str) -> str:
     return _LABEL_VALUE.sub("_", value)[:63].strip("._-")
 
 
-def _covers(expected: Any, actual: Any) -> bool:
-    """Whether the device's config holds every leaf we set (extra or default leaves are fine)."""
-    if isinstance(expected, dict):
-        return isinstance(actual, dict) and all(_covers(v, paths.member(actual, k)) for k, v in expected.items())
-    if isinstance(expected, list):
-        items = paths.as_list(actual)
-        return len(items) == len(expected) and all(any(_covers(e, a) for a in items) for e in expected)
-    if isinstance(expected, bool):
-        return str(actual).lower() == str(expected).lower()
-    return actual is not None and str(actual) == str(expected)
-
-
 class XEDriver(Driver):
     def __init__(
         self,
@@ -447,7 +435,8 @@ class XEDriver(Driver):
     # ---- lookups -----------------------------------------------------------------------------
     def _find(self, namespace: str, name: str) -> PodRecord | None:
         found = [r for r in self._pods.values() if r.namespace == namespace and r.name == name]
-        found.sort(key=lambda r: r.deleting)  # prefer the live one over one being deleted
+        found.reverse()  # the newest first
+        found.sort(key=lambda r: r.deleting)  # and a live one before one being deleted (stable sort)
         return found[0] if found else None
 
     @staticmethod
@@ -500,8 +489,11 @@ class XEDriver(Driver):
                 log.info("device read failed device=%s error=%s", self.spec.address, e)
                 for rec in self._pods.values():
                     for c in rec.containers:
+                        # An outage may be a reload that lost the install: do not hold the install
+                        # slot through it, and decide afresh from what the device shows afterwards.
+                        c.install_issued_at = None
                         if c.install_settled is not None:
-                            c.install_settled.set()  # do not hold the install slot through an outage
+                            c.install_settled.set()
             except Exception:
                 log.exception("xe driver pass failed device=%s", self.spec.address)
             interval = self.settings.active_interval if self._pending() else self.settings.poll_interval
@@ -542,9 +534,9 @@ class XEDriver(Driver):
 
     def _observation(self, c: ContainerRecord, snap: Snapshot) -> Observation:
         entry = snap.configs.get(c.app_id)
-        current = True
-        if entry is not None and c.desired is Desired.RUNNING and c.base_entry:
-            current = _covers(c.base_entry, entry)
+        # A config entry without our labels (partial or not ours) is rewritten; ours is trusted as is,
+        # since everything in it derives from the immutable pod spec.
+        current = entry is None or naming.identity_of(entry) is not None
         return Observation(
             readable=True, configured=entry is not None, config_current=current, state=snap.state_of(c.app_id)
         )
@@ -736,7 +728,7 @@ class XEDriver(Driver):
         views = []
         for c in rec.containers:
             app = snap.oper.apps.get(c.app_id)
-            state = app.state if app is not None else None
+            state = snap.state_of(c.app_id)
             ip = (app.ips[0] if app is not None and app.ips else None) or (c.arp_ip if state == RUNNING else None)
             views.append(
                 ContainerView(

@@ -21,6 +21,8 @@ from cvk.transport.restconf import RestconfClient
 
 log = logging.getLogger(__name__)
 
+NOT_INSTALLED = frozenset({"", "UNINSTALLED", "NOT INSTALLED"})
+
 
 @dataclasses.dataclass(frozen=True)
 class Snapshot:
@@ -29,8 +31,11 @@ class Snapshot:
     oper: OperData
 
     def state_of(self, app_id: str) -> str | None:
+        """The app's details/state; None when the device shows it not installed."""
         app = self.oper.apps.get(app_id)
-        return app.state if app is not None else None
+        if app is None or app.state in NOT_INSTALLED:
+            return None
+        return app.state
 
 
 class SnapshotSource:
