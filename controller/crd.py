@@ -226,7 +226,7 @@ def spec_schema() -> Schema:
                 "activateSeconds": {"type": "number", "minimum": 0, "default": 0.3},
                 "startSeconds": {"type": "number", "minimum": 0, "default": 0.2},
                 "logIntervalSeconds": {"type": "number", "minimum": 0.1, "default": 5.0},
-                "restartBackoffSeconds": {"type": "number", "minimum": 0, "default": 1.0},
+                "restartBackoffSeconds": {"type": "number", "minimum": 0.01, "default": 1.0},
                 "cpu": _quantity("CPU capacity reported by the fake device."),
                 "memory": _quantity("Memory capacity reported by the fake device."),
                 "storage": _quantity("Storage capacity reported by the fake device."),
