@@ -340,6 +340,10 @@ def validate_update(kind: str, group: str, new: Obj, old: Obj) -> list[FieldProb
         ns, os_ = (new.get("spec") or {}).get("selector"), (old.get("spec") or {}).get("selector")
         if ns != os_:
             out.append(immutable("spec.selector", ns))
+    elif kind == "Service" and group == "":
+        nip, oip = (new.get("spec") or {}).get("clusterIP"), (old.get("spec") or {}).get("clusterIP")
+        if oip and nip != oip:
+            out.append(immutable("spec.clusterIP", nip))
     elif kind == "CustomResourceDefinition":
         nspec, ospec = new.get("spec") or {}, old.get("spec") or {}
         if nspec.get("scope") != ospec.get("scope"):

@@ -31,6 +31,7 @@ _SIMPLE: dict[str, Obj] = {
     "bool": {"type": "boolean"},
     "datetime": {"type": "string", "format": "date-time"},
     "date": {"type": "string", "format": "date"},
+    "bytes": {"type": "string", "format": "byte"},
     "object": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
 }
 

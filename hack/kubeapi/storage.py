@@ -202,6 +202,8 @@ class Backend:
         objects.default_object(rt.kind, rt.group, obj)
         if rt.kind == "Secret" and rt.group == "":
             problems += objects.normalize_secret(obj)
+        if rt.kind == "Service" and rt.group == "":
+            self._allocate_cluster_ip(obj)
         problems = objects.validate_name(rt.kind, name) + problems + objects.validate_object(rt.kind, rt.group, obj)
         if rt.kind == "CustomResourceDefinition":
             problems += self._validate_crd(obj)
@@ -223,6 +225,23 @@ class Backend:
         self.store.put(rt.key, obj)
         self._after_write(rt, obj, None)
         return WriteResult(obj, warnings, True)
+
+    def _allocate_cluster_ip(self, svc: Obj) -> None:
+        """Service IP allocation from 10.96.0.0/16, as the real server's allocator does."""
+        spec = svc.setdefault("spec", {})
+        if spec.get("type") == "ExternalName" or spec.get("clusterIP") == "None":
+            return
+        if not spec.get("clusterIP"):
+            used = {(s.get("spec") or {}).get("clusterIP") for s in self.store.list("/services")}
+            for n in range(10, 65534):
+                ip = f"10.96.{n // 256}.{n % 256}"
+                if ip not in used:
+                    spec["clusterIP"] = ip
+                    break
+        spec.setdefault("clusterIPs", [spec["clusterIP"]])
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+        spec.setdefault("internalTrafficPolicy", "Cluster")
 
     # --- update -------------------------------------------------------------------------------
 
@@ -305,6 +324,11 @@ class Backend:
                 )
         if rt.kind == "Secret" and rt.group == "":
             problems += objects.normalize_secret(obj)
+        if rt.kind == "Service" and rt.group == "" and isinstance(obj.get("spec"), dict):
+            # Allocated values carry over when an update leaves them unset.
+            for k in ("clusterIP", "clusterIPs"):
+                if not obj["spec"].get(k) and (old.get("spec") or {}).get(k):
+                    obj["spec"][k] = copy.deepcopy(old["spec"][k])
         if subresource is None:
             objects.default_object(rt.kind, rt.group, obj) if rt.kind not in ("Pod",) else objects.default_pod_spec(
                 obj.get("spec") or {}

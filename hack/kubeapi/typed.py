@@ -87,6 +87,7 @@ def go_type(typ: str) -> str:
         "bool": "bool",
         "float": "float64",
         "datetime": "v1.Time",
+        "bytes": "[]uint8",
         "object": "interface {}",
     }
     if typ in simple:
@@ -143,7 +144,7 @@ class _Walker:
             if isinstance(value, bool) or not isinstance(value, (str, int, float)):
                 self._mismatch(value, struct, path, "str")
             return value
-        if typ in ("str", "datetime", "date"):
+        if typ in ("str", "datetime", "date", "bytes"):
             if not isinstance(value, str):
                 self._mismatch(value, struct, path, typ)
             return value
