@@ -16,7 +16,8 @@ The pod queue handler (vk-library.md 2.4, behaviours 14-19, 27-33), key "ns/name
   with the same name but another UID is a leftover of an earlier pod: deleted, then created anew.
 
 Driver failures: a device outage (unreachable, auth) marks the pod's ``DeviceReachable`` condition
-and retries; it never fails the pod (upstream sets Failed for restartPolicy Never). Other failures
+and retries; a busy device is retried; neither ever fails the pod (upstream sets Failed for
+restartPolicy Never on any error). Other failures
 follow upstream's handleProviderError (reason ProviderFailed, Failed/Pending); invalid input is not
 retried.
 """
@@ -30,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from typing import NoReturn
 
 from cvk.driver.base import Driver
-from cvk.errors import DeviceAuthError, DeviceError, DeviceUnreachable, InvalidInput, NotFound
+from cvk.errors import DeviceAuthError, DeviceBusy, DeviceError, DeviceUnreachable, InvalidInput, NotFound
 from cvk.kube import paths
 from cvk.kube.client import KubeClient
 from cvk.kube.errors import ApiError, ConflictError, NotFoundError
@@ -185,6 +186,8 @@ class PodSyncer:
         if is_outage(err):
             self._status.mark_outage(key, device_reason(err), f"{type(err).__name__}: {err}")
             raise err
+        if isinstance(err, DeviceBusy):
+            raise err  # transient (lock-denied, install in progress): retried, the pod is not failed
         await self._write_failed(key, pod, str(err))
         if isinstance(err, InvalidInput):
             raise PermanentError(f"{reason}: {err}") from err

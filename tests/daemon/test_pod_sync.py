@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cvk.errors import DeviceRejected, DeviceUnreachable, InvalidInput
+from cvk.errors import DeviceBusy, DeviceRejected, DeviceUnreachable, InvalidInput
 from cvk.kube import paths
 from cvk.kube.workqueue import PermanentError
 from cvk.pod.compare import effectively_equal, pod_should_enqueue, provider_differs
@@ -156,6 +156,19 @@ async def test_outage_during_create_never_fails_the_pod() -> None:
     h.driver.down = False
     await h.syncer.sync("default/web")
     assert h.driver.calls == [("create", "default/web")]
+
+
+async def test_busy_device_is_retried_without_failing_the_pod() -> None:
+    h = Harness()
+    h.put(pod(restart_policy="Never"))
+    h.driver.create_error = DeviceBusy("lock-denied", status=409, device_message="lock-denied")
+    with pytest.raises(DeviceBusy):
+        await h.syncer.sync("default/web")
+    assert h.client.verbs("PUT", "/status") == []
+    assert h.reasons() == ["ProviderCreateFailed"]
+    h.driver.create_error = None
+    await h.syncer.sync("default/web")
+    assert h.reasons()[-1] == "ProviderCreateSuccess"
 
 
 async def test_graceful_delete_calls_driver_then_force_deletes() -> None:
