@@ -31,6 +31,7 @@ from cvk.config.spec import (
 from cvk.driver.xe import naming
 from hack.iosxe_sim.fixtures import SimHandle
 from tests.e2e_fake.helpers import condition, daemon, eventually, fast_opts, get_json, kubectl
+from tests.xe.helpers import invalid_requests
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -142,6 +143,7 @@ async def test_addressing_mode_runs_with_the_right_ip_and_delete_leaves_nothing(
         assert sim.state.snapshot()[app_id]["ip"] == p["status"]["podIP"]
         await gone(kc, "web")
         assert sim.state.snapshot() == {}
+    assert invalid_requests(sim) == []  # every body cisco-vk sent is valid against the YANG models
 
 
 async def test_multi_container_and_long_names(kubeapi: Any, iosxe_sim_factory: Callable[..., SimHandle]) -> None:
