@@ -3,7 +3,9 @@
 A candidate takes the Lease when it is absent or expired (renewTime + leaseDurationSeconds in the
 past), renews it every ``renew_seconds`` while leading, and gives up leadership (``lost`` is set)
 when it cannot renew within the lease duration. Writes use the Lease's resourceVersion, so two
-candidates never both believe they lead.
+candidates never both believe they lead. ``stop()`` releases a held Lease (client-go's
+ReleaseOnCancel): the holder is cleared, so another candidate takes over at its next try instead of
+waiting for the lease to expire.
 """
 
 from __future__ import annotations
@@ -122,3 +124,21 @@ class LeaderElector:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+            self._task = None
+        if self.leading.is_set() and not self.lost.is_set():
+            await self._release()
+        self.leading.clear()
+
+    async def _release(self) -> None:
+        path = paths.leases(self.namespace, self.name)
+        try:
+            lease = await self.client.get(path)
+            spec = lease.setdefault("spec", {})
+            if spec.get("holderIdentity") != self.identity:
+                return
+            now = _micro(_now())
+            spec.update(holderIdentity="", leaseDurationSeconds=1, renewTime=now, acquireTime=now)
+            await self.client.replace(path, lease)
+            log.info("released leadership lease=%s/%s identity=%s", self.namespace, self.name, self.identity)
+        except (ApiError, OSError) as err:
+            log.warning("could not release the leader lease lease=%s/%s error=%s", self.namespace, self.name, err)

@@ -21,6 +21,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from controller import render
+from controller.leader import LeaderElector
 from controller.reconcile import ControllerOptions, DeviceReconciler, device_path
 from cvk.kube import paths
 from cvk.kube.client import KubeClient
@@ -43,6 +44,9 @@ class ManagerOptions:
     namespace: str = "cisco-vk-system"  # where the leader-election Lease lives
     leader_elect: bool = True
     lease_name: str = "cisco-vk-controller"
+    lease_seconds: int = 15  # a leader that cannot renew for this long is replaced
+    renew_seconds: float = 5.0
+    retry_seconds: float = 2.0  # how often a follower tries to take the Lease
     workers: int = 4
     health_address: str = "0.0.0.0"
     health_port: int = 8081  # 0: ephemeral; -1: no health endpoint
@@ -62,6 +66,8 @@ class Manager:
         self.health_port: int | None = None
         self.ready = False
         self._node_owner: dict[str, str] = {}  # node name -> device key
+        self.elector: LeaderElector | None = None
+        self.reconciler: DeviceReconciler | None = None
 
     # ---- event handlers: map every watched object to the device keys it concerns ---------------
     def _on_device(self, obj: Obj) -> None:
@@ -146,9 +152,11 @@ class Manager:
         elector = None
         try:
             if self.opts.leader_elect:
-                from controller.leader import LeaderElector
-
-                elector = LeaderElector(client, self.opts.namespace, self.opts.lease_name, identity)
+                elector = LeaderElector(client, self.opts.namespace, self.opts.lease_name, identity,
+                                        lease_seconds=self.opts.lease_seconds,
+                                        renew_seconds=self.opts.renew_seconds,
+                                        retry_seconds=self.opts.retry_seconds)
+                self.elector = elector
                 elector.start()
                 waiter = asyncio.ensure_future(elector.leading.wait())
                 stopper = asyncio.ensure_future(stop.wait())

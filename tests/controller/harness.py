@@ -211,18 +211,21 @@ class RunningManager:
             await asyncio.wait_for(self.task, 15)
 
 
-def manager_options(kubeconfig: str, **controller: Any) -> ManagerOptions:
+def manager_options(kubeconfig: str, *, leader_elect: bool = False, **controller: Any) -> ManagerOptions:
     controller.setdefault("poll_seconds", 0.2)
-    leader = controller.pop("leader_elect", False)
-    return ManagerOptions(kubeconfig=kubeconfig, namespace=SYSTEM_NS, leader_elect=leader, health_port=-1,
+    return ManagerOptions(kubeconfig=kubeconfig, namespace=SYSTEM_NS, leader_elect=leader_elect,
+                          lease_seconds=3, renew_seconds=0.5, retry_seconds=0.2, health_port=-1,
                           workers=4, controller=ControllerOptions(**controller))
 
 
-async def start_manager(opts: ManagerOptions) -> RunningManager:
+async def start_manager(opts: ManagerOptions, *, wait_ready: bool = True) -> RunningManager:
     manager = Manager(opts)
     stop = asyncio.Event()
     task = asyncio.create_task(manager.run(stop), name="manager")
-    await eventually(lambda: manager.ready or task.done(), what="the controller to start")
+    if wait_ready:
+        await eventually(lambda: manager.ready or task.done(), what="the controller to start")
+    else:
+        await eventually(lambda: manager.client is not None or task.done(), what="the controller to run")
     if task.done():
         task.result()
     return RunningManager(manager, task, stop)
