@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ from cvk.config.spec import (
 )
 from cvk.driver.xe import naming
 from hack.iosxe_sim.fixtures import SimHandle
-from tests.e2e_fake.helpers import condition, daemon, eventually, fast_opts, get_json, kubectl
+from tests.e2e_fake.helpers import CvkProcess, condition, daemon, eventually, fast_opts, get_json, kubectl
 from tests.xe.helpers import invalid_requests
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -231,3 +232,52 @@ async def test_device_outage_keeps_pods_running_and_recovers(
         assert len(sim.state.snapshot()) == 1
         await gone(kc, "app")
         assert sim.state.snapshot() == {}
+
+
+async def test_cisco_vk_killed_during_activate_resumes_without_duplicates(
+    kubeapi: Any, iosxe_sim_factory: Callable[..., SimHandle], tmp_path: Path
+) -> None:
+    sim = iosxe_sim_factory(files=FILES, delays={"activate": 2.0})
+    kc = str(kubeapi.kubeconfig)
+    config = tmp_path / "device.yaml"
+    config.write_text(
+        "device:\n"
+        "  driver: XE\n"
+        f"  address: {sim.address}\n"
+        f"  port: {sim.port}\n"
+        f"  username: {sim.username}\n"
+        f"  password: {sim.password}\n"
+        "  tls:\n"
+        "    enabled: true\n"
+        f"    caFile: {sim.ca_file}\n"
+        "  xe:\n"
+        "    networking: {}\n"
+    )
+    proc = CvkProcess(config, kc, "xe-kill", tmp_path / "cisco-vk.log")
+    proc.start()
+    try:
+
+        async def node_ready() -> bool:
+            return (condition(await get_json(kc, "node", "xe-kill"), "Ready") or {}).get("status") == "True"
+
+        await eventually(node_ready, limit=30, what="node Ready")
+        await kubectl(kc, "apply", "-f", "-", stdin=manifest("web", "xe-kill"))
+
+        def activating() -> bool:
+            return any(r["method"] == "POST" and "activate" in json.dumps(r["body"]) for r in sim.requests())
+
+        await eventually(activating, limit=30, what="activate sent")
+        proc.kill()  # cisco-vk dies while the device is still activating
+        proc.start()
+        p = await running_pod(kc, "web")
+        app_id = naming.app_id("web", p["metadata"]["uid"], "app")
+        assert list(sim.state.snapshot()) == [app_id]
+        installs = [r for r in sim.requests() if r["method"] == "POST" and '"install"' in json.dumps(r["body"])]
+        assert len(installs) == 1
+        assert p["status"]["containerStatuses"][0].get("restartCount", 0) == 0
+        await gone(kc, "web")
+        assert sim.state.snapshot() == {}
+    finally:
+        rc = proc.terminate()
+    assert rc == 0
+    assert invalid_requests(sim) == []

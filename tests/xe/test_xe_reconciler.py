@@ -126,3 +126,16 @@ def test_no_ip_means_no_pod_ip_field() -> None:
         [_view(state="RUNNING")], restart_policy="Always", start_time="t", host_ip=None, clock=ConditionClock()
     )
     assert "podIP" not in status and "podIPs" not in status and "hostIP" not in status
+
+
+def test_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cvk.driver.xe.driver import XESettings
+    from cvk.errors import ConfigError
+
+    monkeypatch.setenv("CVK_XE_POLL_INTERVAL", "2.5")
+    monkeypatch.setenv("CVK_XE_RETRIES", "7")
+    s = XESettings.from_env()
+    assert (s.poll_interval, s.retries) == (2.5, 7)
+    monkeypatch.setenv("CVK_XE_RETRIES", "many")
+    with pytest.raises(ConfigError, match="CVK_XE_RETRIES"):
+        XESettings.from_env()

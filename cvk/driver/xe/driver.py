@@ -54,6 +54,7 @@ from cvk.driver.xe.records import ContainerRecord, PodRecord, build_pod_record, 
 from cvk.driver.xe.snapshot import Snapshot, SnapshotSource
 from cvk.driver.xe.status import ContainerView, pod_status
 from cvk.errors import (
+    ConfigError,
     DeviceBusy,
     DeviceError,
     DeviceRejected,
@@ -87,9 +88,17 @@ class XESettings:
     def from_env(cls) -> XESettings:
         s = cls()
         for f in dataclasses.fields(cls):
-            raw = os.environ.get(f"CVK_XE_{f.name.upper()}")
-            if raw:
-                setattr(s, f.name, int(raw) if f.type in (int, "int") else float(raw))
+            name = f"CVK_XE_{f.name.upper()}"
+            raw = os.environ.get(name)
+            if not raw:
+                continue
+            try:
+                value: float = int(raw) if f.type in (int, "int") else float(raw)
+            except ValueError:
+                raise ConfigError(name, f"{raw!r} is not a number") from None
+            if value < 0:
+                raise ConfigError(name, f"{raw!r} must not be negative")
+            setattr(s, f.name, value)
         return s
 
 
