@@ -182,14 +182,16 @@ class PodStatusManager:
         st = self._state.setdefault(key, _State())
         status = copy.deepcopy(pod.get("status") or {})
         meta = pod.get("metadata") or {}
-        st.provider_deletion = (
+        deletion = (
             (str(meta["deletionTimestamp"]), meta.get("deletionGracePeriodSeconds"))
             if meta.get("deletionTimestamp")
             else None
         )
-        if st.provider_status is not None and same_status(st.provider_status, status):
+        same = st.provider_status is not None and same_status(st.provider_status, status)
+        if same and deletion == st.provider_deletion:
             self.skipped += 1
             return
+        st.provider_deletion = deletion
         st.provider_status = status
         st.notified_at = time.monotonic()
         self._enqueue(key)

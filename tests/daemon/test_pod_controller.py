@@ -177,3 +177,41 @@ async def test_pod_removed_during_outage_is_deleted_from_device_after_recovery(t
             await ping.ping_once()
             await until(lambda: not pc.syncer.missing_pending, 5)
             assert await driver.list_pods() == []
+
+
+async def test_polling_fallback_for_drivers_without_notifier(tmp_path: Path) -> None:
+    from tests.daemon.fakes import SmallDriver
+
+    async with env(tmp_path) as e:
+        e.api.add("pods", api_pod("web"))
+        client = KubeClient(KubeConfig(server=e.url))
+        driver = SmallDriver(notify=False)
+        pc = PodController(client, driver, RunOptions(node_name="n1", status_poll_seconds=0.05))
+        await pc.start()
+        try:
+            await until(lambda: "default/web" in driver.pods, 5)
+            assert pc.poller is not None
+            driver.pods["default/web"]["status"] = {"phase": "Running", "podIP": "10.1.1.1"}
+            await until(lambda: e.phase("web") == "Running", 5)
+            assert e.pod("web")["status"]["podIP"] == "10.1.1.1"  # type: ignore[index]
+            writes = pc.status.writes
+            sweeps = pc.poller.sweeps
+            await until(lambda: pc.poller is not None and pc.poller.sweeps > sweeps + 3, 5)
+            assert pc.status.writes == writes  # unchanged status: no further writes
+        finally:
+            await pc.stop()
+            await client.close()
+
+
+async def test_provider_initiated_deletion_deletes_api_pod(tmp_path: Path) -> None:
+    async with env(tmp_path) as e:
+        e.api.add("pods", api_pod("web"))
+        async with e.controller() as (pc, driver):
+            await until(lambda: e.phase("web") == "Running", 10)
+            evicted = await driver.get_pod("default", "web")
+            evicted["metadata"]["deletionTimestamp"] = "2000-01-01T00:00:00Z"
+            evicted["status"] = e.pod("web")["status"]  # type: ignore[index]
+            pc._on_driver_pod(evicted)
+            await until(lambda: e.pod("web") is None, 5)
+            deletes = [r for r in e.api.calls("DELETE", "pods")]
+            assert deletes and deletes[0].body["gracePeriodSeconds"] == 0
