@@ -139,3 +139,31 @@ def test_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CVK_XE_RETRIES", "many")
     with pytest.raises(ConfigError, match="CVK_XE_RETRIES"):
         XESettings.from_env()
+
+
+def test_package_policy_invalid_is_explained() -> None:
+    import time
+
+    from cvk.config.spec import DeviceSpec, DriverName
+    from cvk.driver.xe.driver import XEDriver
+    from cvk.driver.xe.oper import OperData, parse_app
+    from cvk.driver.xe.records import build_pod_record
+    from cvk.driver.xe.snapshot import Snapshot
+
+    spec = DeviceSpec(driver=DriverName.XE, address="192.0.2.1", username="admin", password="x")
+    driver = XEDriver(spec)
+    p = {
+        "metadata": {"namespace": "default", "name": "signed", "uid": "u-1"},
+        "spec": {"containers": [{"name": "app", "image": "flash:/unsigned.tar"}]},
+    }
+    rec = build_pod_record(spec, p, static_ready=False)
+    app = rec.containers[0].app_id
+    oper = OperData(
+        apps={app: parse_app({"name": app, "details": {"state": "DEPLOYED"}, "pkg-policy": "iox-pkg-policy-invalid"})},
+        notifications=(),
+        resources=None,
+        iox_enabled=True,
+    )
+    status = driver._status_of(rec, Snapshot(at=time.monotonic(), configs={}, oper=oper))
+    waiting = status["containerStatuses"][0]["state"]["waiting"]
+    assert waiting["reason"] == "PackagePolicyInvalid" and "allowUnsignedApps" in waiting["message"]

@@ -453,3 +453,19 @@ async def test_stats_from_app_utilisation(iosxe_sim: SimHandle) -> None:
         assert later.pods[0].containers[0].cpu_usage_core_nano_seconds >= c.cpu_usage_core_nano_seconds
     finally:
         await driver.close()
+
+
+async def test_allow_unsigned_apps_disables_verification_once(iosxe_sim: SimHandle) -> None:
+    iosxe_sim.control.add_file("flash:/hello.tar")
+    iosxe_sim.state.sign_verification = True
+    driver, rec = await start_driver(iosxe_sim, allow_unsigned_apps=True)
+    try:
+        for n in ("u1", "u2"):
+            await driver.create_pod(pod(n))
+        await wait_for(lambda: phase_of(rec, "u1") == "Running" and phase_of(rec, "u2") == "Running", what="Running")
+        assert iosxe_sim.state.sign_verification is False
+        sent = [r for r in iosxe_sim.requests() if "verification" in str(r["body"])]
+        assert len(sent) == 1
+    finally:
+        await driver.close()
+    assert invalid_requests(iosxe_sim) == []

@@ -143,6 +143,7 @@ class XEDriver(Driver):
         self._closed = False
         self._started = datetime.now(UTC)
         self._cpu_seconds: dict[str, tuple[float, float]] = {}  # app -> (monotonic, core-nanoseconds)
+        self._verification_disabled = False
 
     # ---- plumbing ----------------------------------------------------------------------------
     @property
@@ -689,12 +690,22 @@ class XEDriver(Driver):
         if result.lstrip().startswith("%") and "error" in result.lower():
             message = result.lstrip().lstrip("%").strip()
             if message.lower().startswith("error:"):
-                message = message[len("error:"):].strip()
+                message = message[len("error:") :].strip()
             raise DeviceRejected(f"{op} of app {app_id} refused: {message}", status=200, device_message=message)
         return result
 
     async def _install(self, c: ContainerRecord) -> None:
         async with self.client.install_slot:
+            if self.spec.allow_unsigned_apps and not self._verification_disabled:
+                # allowUnsignedApps: the device must accept unsigned packages before the first install.
+                out = await self.client.rpc(paths.RPC_APP_HOSTING, paths.verification_body(enable=False))
+                result = str(paths.member(paths.member(out, "output"), "result") or "")
+                if result.lstrip().startswith("%"):
+                    raise DeviceRejected(
+                        f"disabling app signature verification refused: {result}", status=200, device_message=result
+                    )
+                self._verification_disabled = True
+                log.info("app signature verification disabled device=%s (allowUnsignedApps)", self.spec.address)
             c.install_settled = asyncio.Event()
             try:
                 await self._rpc("install", c.app_id, c.image)
@@ -731,14 +742,19 @@ class XEDriver(Driver):
 
     # ---- status ------------------------------------------------------------------------------
     def _views(self, rec: PodRecord, snap: Snapshot) -> list[ContainerView]:
-        fails = {
-            n.app_id: n.message for n in snap.oper.notifications if n.app_id and "fail" in n.status.lower()
-        }
+        fails = {n.app_id: n.message for n in snap.oper.notifications if n.app_id and "fail" in n.status.lower()}
         views = []
         for c in rec.containers:
             app = snap.oper.apps.get(c.app_id)
             state = snap.state_of(c.app_id)
             ip = (app.ips[0] if app is not None and app.ips else None) or (c.arp_ip if state == RUNNING else None)
+            reason, message = c.error_reason, c.error_message
+            if app is not None and app.pkg_policy == "iox-pkg-policy-invalid" and state != RUNNING and not reason:
+                reason = "PackagePolicyInvalid"
+                message = (
+                    f"the device refuses the package signature of {c.image}; sign the package, or set "
+                    "allowUnsignedApps: true on the CiscoDevice"
+                )
             views.append(
                 ContainerView(
                     name=c.name,
@@ -752,8 +768,8 @@ class XEDriver(Driver):
                     restarting=state in EXITED and c.next_restart_at is not None and not rec.deleting,
                     backoff_seconds=c.backoff,
                     last_terminated=c.last_terminated,
-                    error_reason=c.error_reason,
-                    error_message=c.error_message,
+                    error_reason=reason,
+                    error_message=message,
                     device_message=fails.get(c.app_id, ""),
                     ip=ip,
                     deleted=c.done,

@@ -40,6 +40,11 @@ def rpc_body(op: str, app_id: str, package: str | None = None) -> dict[str, Any]
     return {f"{RPC_MODULE}:input": {op: args}}
 
 
+def verification_body(enable: bool) -> dict[str, Any]:
+    """``app-hosting verification enable|disable`` (signature checks of app packages)."""
+    return {f"{RPC_MODULE}:input": {"verification": {"enable" if enable else "disable": [None]}}}
+
+
 def member(doc: Any, name: str) -> Any:
     """``doc[name]`` accepting a module-qualified key (``module:name``) too; None when absent."""
     if not isinstance(doc, dict):
