@@ -104,7 +104,17 @@ class PodController:
         self._loop_thread = threading.get_ident()
         self.informer.add_handler(self._on_add, self._on_update, self._on_delete)
         await self.informer.start()
-        await self.informer.wait_synced()
+        while True:
+            try:
+                async with asyncio.timeout(self._opts.startup_timeout_seconds):
+                    await self.informer.wait_synced()
+                break
+            except TimeoutError:
+                log.error(
+                    "pods bound to this node could not be listed yet; check the API server and RBAC "
+                    "(list/watch pods)",
+                    extra={"node": self.node_name, "waited_s": self._opts.startup_timeout_seconds},
+                )
         if self._driver.supports_notify:
             self._driver.notify_pods(self._on_driver_pod)
         else:
