@@ -22,10 +22,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 
 from controller import render
 from controller.leader import LeaderElector
-from controller.reconcile import ControllerOptions, DeviceReconciler, device_path
+from controller.reconcile import RENDERED_HASH, ControllerOptions, DeviceReconciler, device_path
 from cvk.kube import paths
 from cvk.kube.client import KubeClient
 from cvk.kube.config import load_config
+from cvk.kube.errors import ConflictError
 from cvk.kube.events import EventRecorder
 from cvk.kube.informer import Informer
 from cvk.kube.workqueue import WorkQueue
@@ -65,18 +66,51 @@ class Manager:
         self.client: KubeClient | None = None
         self.health_port: int | None = None
         self.ready = False
-        self._node_owner: dict[str, str] = {}  # node name -> device key
+        self._device_node: dict[str, str] = {}  # device key -> node name
+        self._node_devices: dict[str, set[str]] = {}  # node name -> device keys (one unless conflicting)
         self.elector: LeaderElector | None = None
         self.reconciler: DeviceReconciler | None = None
 
     # ---- event handlers: map every watched object to the device keys it concerns ---------------
-    def _on_device(self, obj: Obj) -> None:
-        self._node_owner[render.node_name(obj)] = _key(obj)
+    # Updates that cannot change what a pass would do or report are skipped: the controller's own
+    # status writes, node heartbeats, Deployment bookkeeping. A resync catches anything missed.
+    def _index_device(self, obj: Obj) -> None:
+        key, node = _key(obj), render.node_name(obj)
+        old = self._device_node.get(key)
+        if old is not None and old != node:
+            self._unindex_device(key)
+        self._device_node[key] = node
+        self._node_devices.setdefault(node, set()).add(key)
+
+    def _unindex_device(self, key: str) -> None:
+        node = self._device_node.pop(key, None)
+        if node is not None:
+            keys = self._node_devices.get(node, set())
+            keys.discard(key)
+            if not keys:
+                self._node_devices.pop(node, None)
+
+    def _on_device_add(self, obj: Obj) -> None:
+        self._index_device(obj)
         self.queue.enqueue(_key(obj))
-        # A device going away may free a node name another device waits for.
-        for other in self.devices.list():
-            if other is not obj and render.node_name(other) == render.node_name(obj):
-                self.queue.enqueue(_key(other))
+
+    def _on_device_update(self, old: Obj, new: Obj) -> None:
+        self._index_device(new)
+        om, nm = old.get("metadata") or {}, new.get("metadata") or {}
+        if (om.get("generation") != nm.get("generation") or om.get("uid") != nm.get("uid")
+                or bool(om.get("deletionTimestamp")) != bool(nm.get("deletionTimestamp"))
+                or (render.FINALIZER in (nm.get("finalizers") or [])) is not
+                (render.FINALIZER in (om.get("finalizers") or []))
+                or (nm.get("deletionTimestamp") and om.get("finalizers") != nm.get("finalizers"))):
+            self.queue.enqueue(_key(new))
+
+    def _on_device_delete(self, obj: Obj) -> None:
+        key, node = _key(obj), render.node_name(obj)
+        self._unindex_device(key)
+        self.queue.enqueue(key)
+        # A device going away frees its node name for another device that waits for it.
+        for other in self._node_devices.get(node, set()):
+            self.queue.enqueue(other)
 
     def _on_owned(self, obj: Obj) -> None:
         labels = (obj.get("metadata") or {}).get("labels") or {}
@@ -84,10 +118,17 @@ class Manager:
         if name:
             self.queue.enqueue(f"{obj['metadata']['namespace']}/{name}")
 
+    def _on_owned_update(self, old: Obj, new: Obj) -> None:
+        if _deployment_view(old) != _deployment_view(new):
+            self._on_owned(new)
+
     def _on_node(self, obj: Obj) -> None:
-        key = self._node_owner.get(str((obj.get("metadata") or {}).get("name")))
-        if key:
+        for key in self._node_devices.get(str((obj.get("metadata") or {}).get("name")), set()):
             self.queue.enqueue(key)
+
+    def _on_node_update(self, old: Obj, new: Obj) -> None:
+        if _node_view(old) != _node_view(new):
+            self._on_node(new)
 
     def _on_secret(self, obj: Obj) -> None:
         meta = obj.get("metadata") or {}
@@ -108,6 +149,12 @@ class Manager:
         with RECONCILE_SECONDS.time():
             try:
                 again = await self.reconciler.reconcile(namespace, name)
+            except ConflictError:
+                # Someone wrote in between: look again with fresh reads, with the queue's backoff.
+                RECONCILES.labels("conflict").inc()
+                log.debug("reconcile conflict, retrying device=%s", key)
+                self.queue.enqueue_rate_limited(key)
+                return
             except Exception:
                 RECONCILES.labels("error").inc()
                 raise
@@ -185,9 +232,10 @@ class Manager:
         self.reconciler = DeviceReconciler(client, recorder, self.opts.controller, self.devices.list)
         self.queue = WorkQueue("ciscodevices", self._handle)
 
-        for informer, handler in ((self.devices, self._on_device), (self.deployments, self._on_owned),
-                                  (self.nodes, self._on_node), (self.secrets, self._on_secret)):
-            informer.add_handler(handler, _on_update(handler), handler)
+        self.devices.add_handler(self._on_device_add, self._on_device_update, self._on_device_delete)
+        self.deployments.add_handler(self._on_owned, self._on_owned_update, self._on_owned)
+        self.nodes.add_handler(self._on_node, self._on_node_update, self._on_node)
+        self.secrets.add_handler(self._on_secret, _on_update(self._on_secret), self._on_secret)
 
         informers = [self.devices, self.deployments, self.nodes, self.secrets]
         for informer in informers:
@@ -230,6 +278,25 @@ def _on_update(handler: Callable[[Obj], None]) -> Callable[[Obj, Obj], None]:
     def on_update(_old: Obj, new: Obj) -> None:
         handler(new)
     return on_update
+
+
+def _node_view(node: Obj) -> Obj:
+    """What the controller reports from a Node: its conditions (heartbeat times aside) and facts."""
+    meta = node.get("metadata") or {}
+    status = node.get("status") or {}
+    conditions = [(c.get("type"), c.get("status"), c.get("reason"), c.get("message"))
+                  for c in status.get("conditions") or []]
+    return {"conditions": conditions, "labels": meta.get("labels"), "annotations": meta.get("annotations"),
+            "nodeInfo": status.get("nodeInfo"), "deleting": bool(meta.get("deletionTimestamp"))}
+
+
+def _deployment_view(deployment: Obj) -> Obj:
+    """What the controller uses of a Deployment: readiness and whether it matches what it wrote."""
+    meta = deployment.get("metadata") or {}
+    status = deployment.get("status") or {}
+    return {"generation": meta.get("generation"), "observed": status.get("observedGeneration"),
+            "ready": status.get("readyReplicas"), "hash": (meta.get("annotations") or {}).get(RENDERED_HASH),
+            "deleting": bool(meta.get("deletionTimestamp"))}
 
 
 def device_path_all() -> str:

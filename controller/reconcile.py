@@ -22,7 +22,7 @@ from controller.crd import GROUP, PLURAL, RESERVED_DRIVERS, VERSION
 from controller.status import RECONCILED, Condition, Observed, compute_status
 from cvk.errors import ConfigError
 from cvk.kube import paths
-from cvk.kube.errors import AlreadyExistsError, ConflictError, NotFoundError
+from cvk.kube.errors import AlreadyExistsError, NotFoundError
 
 log = logging.getLogger("cvk.controller")
 
@@ -213,12 +213,9 @@ class DeviceReconciler:
             return status
         meta = device["metadata"]
         body = {**device, "status": status}
-        try:
-            updated = await self.client.replace(device_path(meta["namespace"], meta["name"], "status"), body)
-        except ConflictError:
-            log.debug("status write conflict, next pass retries device=%s/%s",
-                      meta["namespace"], meta["name"])
-            return status
+        # A ConflictError (the device changed since this pass read it) propagates: the manager
+        # retries the pass with fresh reads.
+        updated = await self.client.replace(device_path(meta["namespace"], meta["name"], "status"), body)
         device["metadata"]["resourceVersion"] = updated["metadata"]["resourceVersion"]
         old_phase = (device.get("status") or {}).get("phase")
         if old_phase != status["phase"]:
