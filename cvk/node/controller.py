@@ -271,3 +271,5 @@ class NodeController:
                     log.warning("node re-create failed", extra={"node": self.node_name, "error": str(err)})
             except (ApiError, NodePingFailed) as err:
                 log.warning("node status update failed", extra={"node": self.node_name, "error": str(err)})
+            except Exception:  # a bug must not stop the heartbeat for good
+                log.exception("node status update failed unexpectedly", extra={"node": self.node_name})

@@ -172,4 +172,6 @@ class LeaseController:
                 await self.renew_once()
             except ApiError as err:
                 log.warning("lease renewal failed", extra={"node": self._node, "error": str(err)})
+            except Exception:  # a bug must not stop the heartbeat for good
+                log.exception("lease renewal failed unexpectedly", extra={"node": self._node})
             await asyncio.sleep(self._renew)
