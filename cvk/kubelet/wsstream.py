@@ -5,7 +5,14 @@ Every message starts with a channel byte: 0 stdin, 1 stdout, 2 stderr, 3 error, 
 payload is base64. ``v5.channel.k8s.io`` (what kubectl 1.30+ asks for first) adds channel 255,
 the close signal: ``[255, n]`` means the client will send nothing more on channel n (stdin EOF).
 Right after the upgrade an empty message goes out on the lowest writable channel so that the
-client knows the server is ready.
+client knows the server is ready (v1 to v4, as the kubelet does).
+
+v5 is what client-go's WebSocket executor (kubectl 1.30+) speaks, and that client creates its
+streams only after the handshake: a message arriving before then is discarded ("Unknown stream id
+1, discarding message"). Behind a real API server the stream translator's extra hop hides this;
+when kubectl reaches us directly (our API emulator passes upgrades through) it does not. So for v5
+there is no readiness message, and output is held back until ``V5_SETTLE`` seconds after the
+upgrade.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ PROTOCOLS: dict[str, tuple[int, bool]] = {
 }
 MAX_MESSAGE = 16 * 2**20
 STDIN_BUFFER = 2**20
+V5_SETTLE = 0.1  # seconds the v5 client gets to create its streams before output flows
 CLOSE_WAIT = 5.0  # for the client's answer to our close frame
 SHUTDOWN_CLOSE_WAIT = 0.2
 
@@ -74,13 +82,17 @@ def negotiate(request: web.Request) -> str:
 
 
 class _Writer:
-    def __init__(self, ws: web.WebSocketResponse, b64: bool) -> None:
+    def __init__(self, ws: web.WebSocketResponse, b64: bool, settle: float = 0.0) -> None:
         self._ws = ws
         self._b64 = b64
         self._lock = asyncio.Lock()
+        self._ready_at = asyncio.get_running_loop().time() + settle
 
     async def send(self, channel: int, data: bytes) -> None:
         async with self._lock:
+            delay = self._ready_at - asyncio.get_running_loop().time()
+            if delay > 0:
+                await asyncio.sleep(delay)
             if self._ws.closed:
                 raise ConnectionResetError("WebSocket closed")
             if self._b64:
@@ -110,7 +122,7 @@ async def serve_websocket(
     version, b64 = PROTOCOLS.get(proto, (1, False))
     ws = web.WebSocketResponse(protocols=(proto,) if proto else (), max_msg_size=MAX_MESSAGE, timeout=CLOSE_WAIT)
     await ws.prepare(request)
-    writer = _Writer(ws, b64)
+    writer = _Writer(ws, b64, settle=V5_SETTLE if version >= 5 else 0.0)
     stdin = ByteQueue() if opts.stdin else None
     resize = SizeQueue() if opts.tty else None
     closed = asyncio.Event()
@@ -126,8 +138,9 @@ async def serve_websocket(
     reader = asyncio.ensure_future(_read(ws, version, b64, stdin, resize, closed))
     close_wait = CLOSE_WAIT
     try:
-        first = STDOUT if opts.stdout else STDERR if opts.stderr else ERROR
-        await writer.send(first, b"")
+        if version < 5:
+            first = STDOUT if opts.stdout else STDERR if opts.stderr else ERROR
+            await writer.send(first, b"")
         outcome = await run_session(driver, target, opts, channels)
         if not outcome.abandoned:
             message = status_message(outcome, version, target, opts)

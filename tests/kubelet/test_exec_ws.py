@@ -21,6 +21,7 @@ class WsSession:
         self.b64 = b64
         self.out: dict[int, bytes] = {}
         self.first_channel: int | None = None
+        self.first_data: bytes | None = None
 
     async def send(self, channel: int, data: bytes) -> None:
         if self.b64:
@@ -39,7 +40,7 @@ class WsSession:
                 break
             if self.first_channel is None:
                 self.first_channel = channel
-                assert data == b"", "the first message is the empty readiness frame"
+                self.first_data = data
             self.out[channel] = self.out.get(channel, b"") + data
         return self.out
 
@@ -69,7 +70,7 @@ async def test_exec_echo_v5(kubelet: Kubelet) -> None:
     assert ws.protocol == "v5.channel.k8s.io"
     s = WsSession(ws)
     out = await s.collect()
-    assert s.first_channel == 1
+    assert (s.first_channel, s.first_data) == (1, b"hi\n")  # v5: no empty readiness message
     assert out[1] == b"hi\n"
     assert status(out) == {"metadata": {}, "status": "Success"}
     assert kubelet.driver.exec_calls[-1] == ("default", "p1", "app", ["echo", "hi"], False)
@@ -79,7 +80,8 @@ async def test_exec_nonzero_exit_and_stderr_v4(kubelet: Kubelet) -> None:
     ws = await connect(kubelet, "/exec/default/p1/app?command=exit&command=3&error=1", "v4.channel.k8s.io")
     s = WsSession(ws)
     out = await s.collect()
-    assert s.first_channel == 2  # no stdout requested: stderr is the lowest writable channel
+    # v4 readiness: an empty message on the lowest writable channel (no stdout requested: stderr)
+    assert (s.first_channel, s.first_data) == (2, b"")
     st = status(out)
     assert st["status"] == "Failure"
     assert st["reason"] == "NonZeroExitCode"
@@ -158,7 +160,7 @@ async def test_unsupported_subprotocol_is_400(kubelet: Kubelet) -> None:
 
 
 async def test_client_disconnect_cancels_driver(kubelet: Kubelet) -> None:
-    ws = await connect(kubelet, "/exec/default/p1/app?command=hang&output=1")
+    ws = await connect(kubelet, "/exec/default/p1/app?command=hang&output=1", "v4.channel.k8s.io")
     s = WsSession(ws)
     await s.read_channel(1, b"")  # readiness frame
     await ws.close()
@@ -172,8 +174,8 @@ async def test_port_forward_without_driver_support_is_501(kubelet: Kubelet) -> N
 
 
 async def test_stop_ends_streaming_sessions(kubelet: Kubelet) -> None:
-    ws = await connect(kubelet, "/exec/default/p1/app?command=hang&output=1")
-    await WsSession(ws).read_channel(1, b"")
+    ws = await connect(kubelet, "/exec/default/p1/app?command=hang&output=1", "v4.channel.k8s.io")
+    await WsSession(ws).read_channel(1, b"")  # readiness frame
     await asyncio.wait_for(kubelet.server.stop(), 10)
     assert kubelet.driver.cancelled.is_set()
     msg = await asyncio.wait_for(ws.receive(), 10)
