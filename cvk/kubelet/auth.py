@@ -4,7 +4,8 @@ Authentication, in order:
 1. a client certificate verified against ``--client-ca-file`` (CN = user, O = groups);
 2. a bearer token, checked with a TokenReview when token webhook authentication is on;
 3. otherwise ``system:anonymous`` if anonymous requests are allowed, else 401.
-An invalid bearer token is a 401 even when anonymous requests are allowed (as in the kubelet).
+An invalid bearer token is a 401 even when anonymous requests are allowed (as in the kubelet);
+with token authentication off, a bearer token is ignored.
 
 Authorization: with webhook authorization a SubjectAccessReview is made for
 ``verb`` (from the HTTP method) on ``nodes/<subresource>`` named after the node, where the
@@ -154,9 +155,9 @@ class Authenticator:
                 return user
         token = _bearer(authorization)
         if token is not None and self._tokens:
+            # An invalid token is a 401, never an anonymous request (the kubelet's FailOnError).
             return await self._review_token(token)
-        if token is not None:
-            return None  # a token we cannot check is not a credential; never fall back to anonymous
+        # Without token authentication a bearer token is not looked at, as in the kubelet.
         if self._anonymous:
             return User(name=ANONYMOUS, groups=(UNAUTHENTICATED_GROUP,))
         return None

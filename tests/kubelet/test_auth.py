@@ -147,6 +147,17 @@ async def test_anonymous_is_still_authorized(start_kubelet: StartKubelet) -> Non
         assert r.status == 401
 
 
+async def test_token_ignored_without_token_authentication(start_kubelet: StartKubelet) -> None:
+    k = await start_kubelet(authentication_token_webhook=False, authorization_webhook=True, anonymous_auth=False)
+    async with k.session.get(k.url + "/pods", headers={"Authorization": "Bearer whatever"}) as r:
+        assert r.status == 401
+    k = await start_kubelet(authentication_token_webhook=False, authorization_webhook=True, anonymous_auth=True)
+    async with k.session.get(k.url + "/pods", headers={"Authorization": "Bearer whatever"}) as r:
+        assert r.status == 200
+    assert k.reviews.reviews("tokenreviews") == []
+    assert k.reviews.reviews("subjectaccessreviews")[0]["spec"]["user"] == "system:anonymous"
+
+
 async def test_denied_user_gets_403(start_kubelet: StartKubelet) -> None:
     k = await start_kubelet(**WEBHOOKS)
     k.reviews.tokens["t"] = {"username": "eve", "groups": []}
