@@ -184,9 +184,12 @@ class Authenticator:
             return None
         info = status.get("user") or {}
         extra = tuple(sorted((k, tuple(v)) for k, v in (info.get("extra") or {}).items()))
+        groups = tuple(info.get("groups") or ())
+        if AUTHENTICATED_GROUP not in groups:  # the kubelet's AuthenticatedGroupAdder
+            groups = (*groups, AUTHENTICATED_GROUP)
         user = User(
             name=str(info.get("username", "")),
-            groups=tuple(info.get("groups") or ()),
+            groups=groups,
             uid=str(info.get("uid", "")),
             extra=extra,
         )
