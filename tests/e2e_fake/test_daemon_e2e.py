@@ -275,3 +275,44 @@ async def test_kubectl_logs_exec_top_through_the_node(kubeapi: Any, tmp_path: Pa
             return out if "web" in out else ""
 
         assert "MEMORY" in await eventually(top, what="kubectl top pod")
+
+
+async def test_image_update_and_terminal_pods(kubeapi: Any, tmp_path: Path) -> None:
+    kc = str(kubeapi.kubeconfig)
+    async with daemon(fake_spec(tmp_path / "fake.json"), fast_opts("sw6", kc)) as d:
+        await kubectl(kc, "apply", "-f", "-", stdin=pod_manifest("web", "sw6"))
+
+        async def running() -> bool:
+            return phase(await get_json(kc, "pod", "web")) == "Running"
+
+        await eventually(running, what="web Running")
+        await kubectl(kc, "set", "image", "pod/web", "app=fake/app:2")
+
+        async def updated() -> list[dict[str, Any]]:
+            return await events_for(kc, "web", "ProviderUpdateSuccess")
+
+        await eventually(updated, what="ProviderUpdateSuccess")
+        on_device = {p["metadata"]["name"]: p for p in await d.driver.list_pods()}["web"]
+        assert on_device["spec"]["containers"][0]["image"] == "fake/app:2"
+
+        async def new_image_running() -> bool:
+            p = await get_json(kc, "pod", "web")
+            statuses = ((p or {}).get("status") or {}).get("containerStatuses") or [{}]
+            return phase(p) == "Running" and statuses[0].get("image") == "fake/app:2"
+
+        await eventually(new_image_running, what="web Running the new image")
+
+        # A container that exits 3 under restartPolicy Never: the pod ends Failed and stays so.
+        job = json.loads(pod_manifest("job", "sw6", image="fake/crash:3"))
+        job["spec"]["restartPolicy"] = "Never"
+        await kubectl(kc, "apply", "-f", "-", stdin=json.dumps(job))
+
+        async def failed() -> dict[str, Any] | None:
+            p = await get_json(kc, "pod", "job")
+            return p if phase(p) == "Failed" else None
+
+        p = await eventually(failed, what="job Failed")
+        term = p["status"]["containerStatuses"][0]["state"]["terminated"]
+        assert term["exitCode"] == 3
+        creates = len(await events_for(kc, "job", "ProviderCreateSuccess"))
+        assert creates == 1
