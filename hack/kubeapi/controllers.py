@@ -80,10 +80,30 @@ class Controllers:
         self.store = server.store
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # What the pending reconcile must look at (set from store events).
+        self._need_workloads = False
+        self._need_gc = False
+        self._need_namespaces = False
         self.store.add_listener(self._on_event)
 
     def _on_event(self, ev: Event) -> None:
-        self._wake.set()
+        md = ev.obj.get("metadata") or {}
+        old_md = (ev.old or {}).get("metadata") or {}
+        if ev.key in (DEPLOY_KEY, RS_KEY) or (
+            ev.key == POD_KEY and (md.get("ownerReferences") or old_md.get("ownerReferences"))
+        ):
+            self._need_workloads = True
+        if (
+            ev.type == "DELETED"
+            or md.get("deletionTimestamp")
+            or md.get("ownerReferences")
+            or old_md.get("ownerReferences")
+        ):
+            self._need_gc = True
+        if ev.key == NS_KEY or ev.type == "DELETED" or md.get("deletionTimestamp"):
+            self._need_namespaces = True
+        if self._need_workloads or self._need_gc or self._need_namespaces:
+            self._wake.set()
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -106,10 +126,16 @@ class Controllers:
                 log.exception("controller reconcile failed")
 
     def reconcile(self) -> None:
-        self.namespaces()
-        self.garbage_collect()
-        self.deployments()
-        self.replicasets()
+        """One pass of every controller that has something to look at."""
+        ns, gc, workloads = self._need_namespaces, self._need_gc, self._need_workloads
+        self._need_namespaces = self._need_gc = self._need_workloads = False
+        if ns:
+            self.namespaces()
+        if gc:
+            self.garbage_collect()
+        if workloads:
+            self.deployments()
+            self.replicasets()
 
     # --- helpers ------------------------------------------------------------------------------
 
