@@ -21,8 +21,9 @@ find "$TMP" -name '*.py' -o -name '*.pyi' | while read -r f; do
         -e 's/^import (gnmi|gnmi_ext|gnoi)(\.[A-Za-z0-9_.]+)? as /import cvk.grpcapi.gen.\1\2 as /' \
         "$f"
 done
-# Generated gRPC modules carry no type annotations: keep mypy --strict quiet about them.
-find "$TMP" -name '*_pb2_grpc.py' | while read -r f; do
+# Generated gRPC modules are untyped and the stubs use protobuf's own (untyped here) classes: keep mypy
+# --strict quiet inside them.
+find "$TMP" \( -name '*_pb2_grpc.py' -o -name '*_pb2.pyi' \) | while read -r f; do
     sed -i '1i # mypy: ignore-errors' "$f"
 done
 find "$TMP" -type d | while read -r d; do touch "$d/__init__.py"; done

@@ -27,10 +27,12 @@ from cvk.transport.ssh import CliShell, SshCli, normalise_newlines
 log = logging.getLogger("cvk.driver.xe.exec")
 
 MARKER = b"@@CVK-RC="
+START_PREFIX = "printf '@@CVK-START\\n'; "
+_START = re.compile(rb"@@CVK-START\r?\n")
 RC_SUFFIX = "; printf '\\n@@CVK-RC=%s\\n' \"$?\""
 _MARKER_LINE = re.compile(rb"\r?\n@@CVK-RC=(\d+)\r?\n")
 _APP_ID = re.compile(r"^[A-Za-z0-9_]{1,40}$")
-CONSOLE_BANNER = re.compile(rb"^Connected to appliance\. Exit using \^c\^c\^c\r?\n")
+CONSOLE_BANNER = re.compile(rb"Connected to appliance\. Exit using \^c\^c\^c\r?\n")
 ECHO_TIMEOUT = 30.0
 
 
@@ -41,7 +43,8 @@ def session_command(appid: str, cmd: list[str]) -> str:
         raise InvalidInput("exec needs a command")
     if any(("\n" in a or "\r" in a) for a in cmd):
         raise InvalidInput("exec command arguments may not contain line breaks on IOS-XE (the CLI is line based)")
-    return f"app-hosting connect appid {appid} session sh -c {shlex.quote(shlex.join(cmd) + RC_SUFFIX)}"
+    script = START_PREFIX + shlex.join(cmd) + RC_SUFFIX
+    return f"app-hosting connect appid {appid} session sh -c {shlex.quote(script)}"
 
 
 def console_command(appid: str) -> str:
@@ -98,28 +101,27 @@ class _Stream:
         return held
 
 
-async def _skip_echo(shell: CliShell, line: str) -> bytes:
-    """Read past the device's echo of ``line``; return what followed it."""
+async def _wait_for_start(shell: CliShell, start: re.Pattern[bytes]) -> bytes:
+    """Read until the app session announces itself (``start``); return what followed.
+
+    Nothing is forwarded before that, so client stdin can never be typed into the device CLI. When the
+    device answers with a prompt instead (``% Error ...``: app not running, no such app), raise.
+    """
     buf = b""
     async with asyncio.timeout(ECHO_TIMEOUT):
-        while b"\n" not in buf:
+        while True:
+            m = start.search(buf)
+            if m:
+                return buf[m.end():]
+            lines = normalise_newlines(buf).split(b"\n")
+            if len(lines) > 1 and re.fullmatch(re.escape(shell.prompt) + rb"[#>] ?", lines[-1]):
+                text = b"\n".join(lines[1:-1]).decode("utf-8", errors="replace").strip()
+                message = text.lstrip("%").strip() or "no app session"
+                raise DeviceRejected(f"device refused the app session: {message}", device_message=message)
             chunk = await shell.read()
             if not chunk:
                 raise DeviceUnreachable("SSH session closed before the app session started")
             buf += chunk
-    return buf.split(b"\n", 1)[1]
-
-
-async def _refusal(shell: CliShell, first: bytes) -> DeviceRejected | None:
-    """IOS answers ``% Error ...`` and a prompt when the app cannot be connected to."""
-    if not first.lstrip().startswith(b"%"):
-        return None
-    shell.unread(first)
-    with contextlib.suppress(TimeoutError, DeviceUnreachable):
-        first = await shell.wait_prompt(5.0)
-    text = normalise_newlines(first).decode("utf-8", errors="replace").strip()
-    message = text.lstrip("%").strip()
-    return DeviceRejected(f"device refused the app session: {message}", device_message=message)
 
 
 async def _pump_stdin(shell: CliShell, stdin: AsyncIterator[bytes] | None, at_end: bytes) -> None:
@@ -143,14 +145,7 @@ async def _bridge(ssh: SshCli, line: str, io: AttachIO, *, with_marker: bool, st
     helpers: list[asyncio.Task[None]] = []
     try:
         shell.write(line.encode() + b"\n")
-        first = await _skip_echo(shell, line)
-        if not first:
-            first = await shell.read()
-        refused = await _refusal(shell, first)
-        if refused is not None:
-            raise refused
-        if not with_marker:
-            first = CONSOLE_BANNER.sub(b"", first)
+        first = await _wait_for_start(shell, _START if with_marker else CONSOLE_BANNER)
         helpers = [
             asyncio.create_task(_pump_stdin(shell, io.stdin, stdin_end)),
             asyncio.create_task(_pump_resize(shell, io.resize)),

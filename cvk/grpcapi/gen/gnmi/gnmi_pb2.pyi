@@ -1,3 +1,4 @@
+# mypy: ignore-errors
 from google.protobuf import any_pb2 as _any_pb2
 from google.protobuf import descriptor_pb2 as _descriptor_pb2
 from cvk.grpcapi.gen.gnmi_ext import gnmi_ext_pb2 as _gnmi_ext_pb2

@@ -1,3 +1,4 @@
+# mypy: ignore-errors
 from cvk.grpcapi.gen.gnoi.types import types_pb2 as _types_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor

@@ -1,3 +1,4 @@
+# mypy: ignore-errors
 from cvk.grpcapi.gen.gnoi.common import common_pb2 as _common_pb2
 from cvk.grpcapi.gen.gnoi.types import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
