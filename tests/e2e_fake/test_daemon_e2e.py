@@ -6,12 +6,14 @@ the restart test runs ``cisco-vk run`` as a real process and SIGKILLs it mid-lif
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cvk.daemon import run
 from cvk.driver.fake import update_faults
 from tests.e2e_fake.helpers import (
     CvkProcess,
@@ -316,3 +318,27 @@ async def test_image_update_and_terminal_pods(kubeapi: Any, tmp_path: Path) -> N
         assert term["exitCode"] == 3
         creates = len(await events_for(kc, "job", "ProviderCreateSuccess"))
         assert creates == 1
+
+
+async def test_run_until_stop_leaves_node_lease_and_apps(kubeapi: Any, tmp_path: Path) -> None:
+    kc = str(kubeapi.kubeconfig)
+    state = tmp_path / "fake.json"
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(fake_spec(state), fast_opts("sw7", kc), stop))
+
+    async def ready() -> bool:
+        return (condition(await get_json(kc, "node", "sw7"), "Ready") or {}).get("status") == "True"
+
+    await eventually(ready, what="node Ready")
+    await kubectl(kc, "apply", "-f", "-", stdin=pod_manifest("web", "sw7"))
+
+    async def running() -> bool:
+        return phase(await get_json(kc, "pod", "web")) == "Running"
+
+    await eventually(running, what="web Running")
+    stop.set()
+    await asyncio.wait_for(task, 15)
+    assert await get_json(kc, "node", "sw7") is not None
+    assert await get_json(kc, "lease", "-n", "kube-node-lease", "sw7") is not None
+    assert await get_json(kc, "pod", "web") is not None
+    assert "web" in state.read_text()  # the app keeps running on the device
