@@ -38,12 +38,14 @@ def pod_should_enqueue(old: Pod, new: Pod) -> bool:
 
 
 def effectively_equal(a: Pod, b: Pod) -> bool:
-    """Deep equality ignoring ``metadata.resourceVersion`` and the whole ``status``."""
+    """Deep equality ignoring ``metadata.resourceVersion``, ``managedFields`` and the whole ``status``
+    (every status write changes the first two)."""
 
     def strip(p: Pod) -> Pod:
         out = {k: v for k, v in p.items() if k != "status"}
         meta = dict(out.get("metadata") or {})
         meta.pop("resourceVersion", None)
+        meta.pop("managedFields", None)
         out["metadata"] = meta
         return out
 

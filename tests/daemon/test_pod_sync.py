@@ -66,6 +66,7 @@ def test_should_enqueue_and_equality() -> None:
     b = copy.deepcopy(a)
     b["status"] = {"phase": "Running"}
     b["metadata"]["resourceVersion"] = "99"
+    b["metadata"]["managedFields"] = [{"manager": "cisco-vk", "subresource": "status"}]
     assert not pod_should_enqueue(a, b)
     assert effectively_equal(a, b)
     c = copy.deepcopy(a)
