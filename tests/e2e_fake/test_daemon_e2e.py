@@ -143,6 +143,17 @@ async def test_device_outage_keeps_pods_running_and_recovery_clears(kubeapi: Any
         assert phase(p) == "Running" and p["metadata"]["uid"] == uid
         assert len(await events_for(kc, "app", "ProviderCreateSuccess")) == 1
 
+        # Refused credentials are named as such.
+        update_faults(str(state), auth_failure=True)
+        c = await eventually(node_cond_false, what="node DeviceReachable=False (auth)")
+        assert c["reason"] == "DeviceAuthFailed" and "credentials" in c["message"]
+        p = await eventually(pod_marked, what="pod DeviceReachable=False (auth)")
+        assert (condition(p, "DeviceReachable") or {})["reason"] == "DeviceAuthFailed" and phase(p) == "Running"
+        update_faults(str(state), auth_failure=False)
+        await eventually(node_cond_true, what="node DeviceReachable=True again")
+        p = await eventually(pod_cleared, what="pod condition cleared again")
+        assert phase(p) == "Running" and p["metadata"]["uid"] == uid
+
 
 async def test_env_from_configmap_secret_and_downward_api(kubeapi: Any, tmp_path: Path) -> None:
     kc = str(kubeapi.kubeconfig)
