@@ -50,7 +50,9 @@ class Recorder(Protocol):
 class ControllerOptions:
     render: render.RenderOptions = dataclasses.field(default_factory=render.RenderOptions)
     cleanup_timeout_seconds: float = 120.0
-    poll_seconds: float = 5.0  # how soon to look again while something is still converging
+    # How soon to look again while a deletion waits for pods to go (pods are not watched). A live
+    # device needs no polling: its Deployment, Node, Secrets and itself are watched.
+    poll_seconds: float = 5.0
     # How soon to look again at a device blocked on an object the controller does not watch (the
     # ServiceAccount of its cisco-vk pod); Secrets, Nodes and CiscoDevices are watched.
     recheck_seconds: float = 30.0
@@ -107,8 +109,8 @@ class DeviceReconciler:
             render.render_deployment(device, self.opts.render, credential_rv),
             paths.deployments(namespace, render.deployment_name(device)), device)
         node = await self._get_or_none(paths.nodes(render.node_name(device)))
-        status = await self._write_status(device, Observed(deployment=deployment, node=node))
-        return None if status.get("phase") == "Ready" else self.opts.poll_seconds
+        await self._write_status(device, Observed(deployment=deployment, node=node))
+        return None
 
     # ---- validation ----------------------------------------------------------------------
     async def _validate(self, device: Obj) -> Condition | None:
