@@ -31,6 +31,8 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 # Kinds whose names must be DNS-1123 labels rather than subdomains.
 LABEL_NAMED = frozenset({"Namespace", "Service"})
+# Kinds whose names are path segments only (RBAC: "system:controller:x" is valid).
+PATH_NAMED = frozenset({"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"})
 
 
 def now() -> str:
@@ -88,6 +90,10 @@ def go_repr(value: Any) -> str:
 
 
 def validate_name(kind: str, name: str, field: str = "metadata.name") -> list[FieldProblem]:
+    if kind in PATH_NAMED:
+        if name in (".", "..") or "/" in name or "%" in name:
+            return [invalid_value(field, name, 'may not contain "/" or "%" and may not be "." or ".."')]
+        return []
     if kind in LABEL_NAMED:
         if len(name) > 63:
             return [invalid_value(field, name, "must be no more than 63 characters")]
@@ -284,7 +290,7 @@ def _validate_containers(containers: Any, field: str, required_list: bool) -> li
             out.append(required(f"{f}.image"))
         for j, p in enumerate(c.get("ports") or []):
             port = p.get("containerPort")
-            if port is None:
+            if not port:  # Go: 0 is the unset value
                 out.append(required(f"{f}.ports[{j}].containerPort"))
             elif not 1 <= int(port) <= 65535:
                 out.append(

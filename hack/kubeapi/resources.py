@@ -167,6 +167,11 @@ BUILTIN: tuple[ResourceType, ...] = (
         tracks_generation=True,
     ),
     ResourceType("coordination.k8s.io", "v1", "leases", "Lease", True),
+    # RBAC objects are stored so manifests apply; they are not enforced (see the deny list instead).
+    ResourceType("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
+    ResourceType("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
+    ResourceType("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
+    ResourceType("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True),
     ResourceType("events.k8s.io", "v1", "events", "Event", True, short_names=("ev",), fields=EVENTS_V1_FIELDS),
     ResourceType(
         "apiextensions.k8s.io",
@@ -209,6 +214,7 @@ GROUP_ORDER = (
     "authentication.k8s.io",
     "authorization.k8s.io",
     "coordination.k8s.io",
+    "rbac.authorization.k8s.io",
     "apiextensions.k8s.io",
     "metrics.k8s.io",
 )

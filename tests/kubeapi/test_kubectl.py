@@ -271,3 +271,16 @@ def test_kubectl_against_the_server_process(kubeapi_process: Any) -> None:
     assert out == ["namespace/default", "namespace/kube-node-lease", "namespace/kube-public", "namespace/kube-system"]
     core = client.CoreV1Api(kubeapi_process.client())
     assert core.read_namespace("default").status.phase == "Active"
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.skipif(not (REPO / "deploy" / "rbac").is_dir(), reason="no deploy/ manifests")
+def test_project_manifests_apply(kubeapi: Any) -> None:
+    """The project's CRDs and RBAC apply with plain kubectl (the sandbox and users do this)."""
+    kubeapi.kubectl("create", "namespace", "cisco-vk-system")
+    kubeapi.kubectl("apply", "-f", str(REPO / "deploy" / "crds"))
+    out = kubeapi.kubectl("apply", "-f", str(REPO / "deploy" / "rbac")).stdout
+    assert "clusterrole.rbac.authorization.k8s.io/" in out and "clusterrolebinding.rbac.authorization.k8s.io/" in out
+    assert kubeapi.kubectl("get", "clusterroles", "-o", "name").stdout.strip()
