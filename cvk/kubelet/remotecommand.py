@@ -134,7 +134,7 @@ async def run_session(driver: Driver, target: Target, opts: StreamOptions, ch: C
 def status_message(outcome: Outcome, version: int, target: Target, opts: StreamOptions) -> bytes | None:
     """What goes on the error channel for protocol ``version`` (None: nothing)."""
     if outcome.exit_code == 0:
-        return json.dumps({"metadata": {}, "status": "Success"}).encode() if version >= 4 else None
+        return _json({"metadata": {}, "status": "Success"}) if version >= 4 else None
     if outcome.exit_code is not None:
         code = outcome.exit_code
         message = (
@@ -150,7 +150,7 @@ def status_message(outcome: Outcome, version: int, target: Target, opts: StreamO
             "reason": "NonZeroExitCode",
             "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]},
         }
-        return json.dumps(exited).encode()
+        return _json(exited)
     err = outcome.error or RuntimeError("session abandoned")
     what = "error executing command in container" if target.kind == "exec" else "error attaching to container"
     message = f"{what}: {message_for(err)}"
@@ -165,7 +165,11 @@ def status_message(outcome: Outcome, version: int, target: Target, opts: StreamO
         "details": {"causes": [{"message": message_for(err)}]},
         "code": code,
     }
-    return json.dumps(failed).encode()
+    return _json(failed)
+
+
+def _json(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()  # compact, as Go's encoding/json writes it
 
 
 class ResizeDecoder:
@@ -183,6 +187,10 @@ class ResizeDecoder:
             if not text:
                 self._buf = ""
                 return sizes
+            if not text.startswith("{"):
+                self._buf = ""
+                raise InvalidInput(f"resize channel: expected a JSON object like {{\"Width\":80,\"Height\":24}}, "
+                                   f"got {text[:40]!r}")
             try:
                 obj, end = self._decoder.raw_decode(text)
             except json.JSONDecodeError:

@@ -18,6 +18,7 @@ from typing import Any, cast
 from aiohttp import web
 
 from cvk.driver.base import Driver
+from cvk.errors import InvalidInput
 from cvk.kubelet.remotecommand import (
     Channels,
     ResizeDecoder,
@@ -166,17 +167,18 @@ async def serve_spdy_exec(
     try:
         waiter = asyncio.ensure_future(all_arrived.wait())
         lost = asyncio.ensure_future(conn.closed.wait())
-        await asyncio.wait({waiter, lost}, timeout=creation_timeout,
-                           return_when=asyncio.FIRST_COMPLETED)
-        waiter.cancel()
-        lost.cancel()
+        try:
+            await asyncio.wait({waiter, lost}, timeout=creation_timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            lost.cancel()
         if not all_arrived.is_set():
             why = "client went away" if conn.closed.is_set() else "timed out waiting for client to create streams"
             log.info("remotecommand abandoned %s reason=%r streams=%s", ctx, why, sorted(streams))
             return up.resp
         log.info("remotecommand spdy session start %s", ctx)
         resize = SizeQueue() if "resize" in streams else None
-        pump = asyncio.ensure_future(_pump_resize(streams["resize"], resize)) if resize else None
+        pump = asyncio.ensure_future(_pump_resize(streams["resize"], resize)) if resize is not None else None
         channels = Channels(
             stdin=streams["stdin"].data if "stdin" in streams else None,
             stdout=streams["stdout"].write if "stdout" in streams else None,
@@ -208,15 +210,15 @@ async def serve_spdy_exec(
         await up.finish(linger)
 
 
-async def _pump_resize(stream: SpdyStream, sizes: SizeQueue | None) -> None:
-    assert sizes is not None
+async def _pump_resize(stream: SpdyStream, sizes: SizeQueue) -> None:
     decoder = ResizeDecoder()
     try:
         async for chunk in stream.data:
             try:
                 for size in decoder.feed(chunk):
                     sizes.put(size)
-            except ValueError as e:
+            except InvalidInput as e:
                 log.info("ignoring resize data: %s", e)
+                decoder = ResizeDecoder()
     finally:
         sizes.close()

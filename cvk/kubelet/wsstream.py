@@ -198,6 +198,7 @@ async def _read(
                         resize.put(size)
                 except InvalidInput as e:
                     log.info("ignoring resize data: %s", e)
+                    decoder = ResizeDecoder()
             elif channel == CLOSE and version >= 5 and data:
                 if data[0] == STDIN and stdin is not None:
                     stdin.close()
