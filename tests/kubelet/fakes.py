@@ -214,3 +214,37 @@ class FakeReviews:
 
     def reviews(self, kind: str) -> list[dict[str, Any]]:
         return [b for p, b in self.calls if p.endswith(kind)]
+
+
+class BareDriver(Driver):
+    """Only the abstract methods: every optional kubelet back-end keeps the base NotSupported."""
+
+    async def connect(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def ping(self) -> None:
+        pass
+
+    async def node_resources(self) -> NodeResources:
+        return NodeResources(capacity={}, allocatable={})
+
+    async def create_pod(self, pod: Pod) -> None:
+        pass
+
+    async def update_pod(self, pod: Pod) -> None:
+        pass
+
+    async def delete_pod(self, pod: Pod) -> None:
+        pass
+
+    async def get_pod(self, namespace: str, name: str) -> Pod:
+        raise NotFound(name)
+
+    async def get_pod_status(self, namespace: str, name: str) -> PodStatus:
+        raise NotFound(name)
+
+    async def list_pods(self) -> list[Pod]:
+        return []

@@ -14,6 +14,7 @@ import pytest
 
 from cvk.errors import DeviceRejected, DeviceUnreachable, InvalidInput, NotFound, NotSupported
 from tests.kubelet.conftest import Kubelet
+from tests.kubelet.fakes import BareDriver
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -258,3 +259,20 @@ async def test_pod_list_is_json_decodable_when_empty(kubelet: Kubelet) -> None:
     async with kubelet.session.get(kubelet.url + "/pods") as r:
         body = json.loads(await r.text())
     assert body["items"] == []
+
+
+async def test_driver_without_optional_back_ends_gets_501(kubelet: Kubelet) -> None:
+    kubelet.server.driver = BareDriver()
+    for method, path in [
+        ("GET", "/containerLogs/default/p1/app"),
+        ("GET", "/stats/summary"),
+        ("GET", "/metrics/resource"),
+        ("POST", "/exec/default/p1/app?command=ls&output=1"),
+        ("POST", "/attach/default/p1/app?output=1"),
+        ("POST", "/portForward/default/p1"),
+    ]:
+        async with kubelet.session.request(method, kubelet.url + path) as r:
+            assert r.status == 501, path
+            assert "not" in (await r.text()).lower()
+    async with kubelet.session.get(kubelet.url + "/runningpods/") as r:
+        assert (await r.json())["items"] == []
