@@ -9,6 +9,7 @@ in oper data, and an address found there is remembered until the app stops runni
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import logging
 import time
@@ -46,6 +47,7 @@ class SnapshotSource:
         self.config_refresh_every = max(1, config_refresh_every)
         self.latest: Snapshot | None = None
         self.last_error: DeviceError | None = None
+        self._error_at = 0.0
         self._configs: dict[str, dict[str, Any]] | None = None
         self._since_config = 0
         self._lock = asyncio.Lock()
@@ -65,6 +67,11 @@ class SnapshotSource:
         """A snapshot no older than ``max_age`` (None: a new one). Raises the DeviceError of the read."""
         started = time.monotonic()
         async with self._lock:
+            err = self.last_error
+            if err is not None and max_age is not None and started - self._error_at <= max_age:
+                # A read failed moments ago: answer with that failure instead of waiting on the device
+                # again (a blackholed device costs timeout x retries per read).
+                raise copy.copy(err)
             latest = self.latest
             fresh = latest is not None and max_age is not None and time.monotonic() - latest.at <= max_age
             if fresh and latest is not None and self.last_error is None and (
@@ -77,6 +84,7 @@ class SnapshotSource:
                 snap = await self._read(need_config)
             except DeviceError as e:
                 self.last_error = e
+                self._error_at = time.monotonic()
                 raise
             self.last_error = None
             self.latest = snap
