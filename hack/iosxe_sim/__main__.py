@@ -36,6 +36,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--install-delay", type=float, default=2.0, help="seconds an install takes (default 2)")
     p.add_argument("--control-token", default="", help="require this X-Sim-Token on /_sim requests")
     p.add_argument("--ready-file", default=None, help="write {url, port, grpc_port, ssh_port, ca_file} JSON here")
+    p.add_argument("--file", action="append", default=[], metavar="PATH",
+                   help="preload an app package on the device, e.g. bootflash:/hello.tar (repeatable)")
     p.add_argument("--log-level", default="INFO")
     return p.parse_args(argv)
 
@@ -55,6 +57,8 @@ async def run(args: argparse.Namespace) -> int:
         delays=Delays(install=args.install_delay, auto_advance=0.5),
         state_file=args.state_file,
     )
+    for path in args.file:
+        state.add_file(path, b"IOX-PACKAGE")
     server = SimServer(
         state,
         host=args.host,

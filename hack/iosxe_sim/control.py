@@ -13,7 +13,7 @@ POST   apps/{id}/crash     {"exit_code": 137, "state": "STOPPED"|"ERROR", "reaso
 POST   apps/{id}/log       {"line": "..."}: append an app log line
 POST   delays              {"install": s, "activate": s, ...}: IOx operation durations
 POST   settings            {"oper_ip_mode": "oper"|"arp", "rpc_error_mode": "result"|"http",
-                            "iox_enabled": bool, "hostname": str}
+                            "iox_enabled": bool, "hostname": str, "username": str, "password": str}
 POST   files               {"path": "bootflash:/x.tar", "text": "..."} or {"data_b64": "..."}
 DELETE files?path=P        remove a file
 POST   urls                {"url": "...", "fail": bool, "text"/"data_b64": ...}: http(s) packages
@@ -176,6 +176,9 @@ def routes(server: SimServer) -> list[web.RouteDef]:
                 st.iox_enabled = bool(body["iox_enabled"])
             if "hostname" in body:
                 st.hostname = str(body["hostname"])
+            if "username" in body or "password" in body:
+                server.username = str(body.get("username", server.username))
+                server.password = str(body.get("password", server.password))
         return _ok()
 
     async def add_file(request: web.Request) -> web.Response:
@@ -315,6 +318,10 @@ class SimControl:
 
     def settings(self, **values: Any) -> None:
         self._call("POST", "settings", values)
+
+    def set_credentials(self, username: str, password: str) -> None:
+        """Change the RESTCONF login the device accepts (a credential rotation on the device)."""
+        self.settings(username=username, password=password)
 
     def set_oper_ip_mode(self, mode: str) -> None:
         self.settings(oper_ip_mode=mode)

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEVICE = "sw1"
 DEMO_NS = "default"
 SYSTEM_NS = "cisco-vk-system"
+DEMO_IMAGE = "bootflash:/hello-app.tar"
 
 
 class StepFailed(Exception):
@@ -137,7 +138,7 @@ class Sandbox:
         ready = self.dir / "sim.json"
         ca = self.dir / "sim-ca.pem"
         self._start("iosxe-sim", [sys.executable, "-m", "hack.iosxe_sim", "--port", "0", "--write-ca", str(ca),
-                                  "--ready-file", str(ready), "--hostname", DEVICE])
+                                  "--ready-file", str(ready), "--hostname", DEVICE, "--file", DEMO_IMAGE])
         self.wait_for("the simulator", ready.exists, timeout=30)
         time.sleep(0.2)
         self.sim = json.loads(ready.read_text())
@@ -214,7 +215,7 @@ class Sandbox:
         return self.kubectl("get", "cvk", "-n", DEMO_NS).stdout
 
     def _demo_pod(self) -> str | None:
-        image = self.sim.get("demo_image", "bootflash:/hello-app.tar") if self.driver == "XE" else "hello:1"
+        image = DEMO_IMAGE if self.driver == "XE" else "hello:1"
         pod = {
             "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "hello", "namespace": DEMO_NS},
             "spec": {
