@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shlex
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,6 +57,7 @@ class TestDriver(Driver):
         self.exec_calls: list[tuple[str, str, str, list[str], bool]] = []
         self.cancelled = asyncio.Event()
         self.follow_ended = asyncio.Event()
+        self.cpu_clock: Callable[[], float] | None = None
 
     def _maybe_fail(self, name: str) -> None:
         err = self.fail.get(name)
@@ -177,14 +178,22 @@ class TestDriver(Driver):
 
     async def stats(self) -> NodeStats:
         self._maybe_fail("stats")
+        # With ``cpu_clock`` set, the cumulative CPU counters grow at exactly the nano-core rates
+        # (app 250m, side 50m, node 400m) on the wall clock, so rate-based consumers (kubectl top)
+        # see those rates; otherwise they are fixed numbers.
+        t = self.cpu_clock() if self.cpu_clock is not None else 0.0
+
+        def cumulative(fixed: int, nano_cores: int) -> int:
+            return int(nano_cores * t) if self.cpu_clock is not None else fixed
+
         containers = [
-            ContainerStats("app", T0, 250_000_000, 12_500_000_000, 64 * 2**20, 80 * 2**20),
-            ContainerStats("side", T0, 50_000_000, 1_500_000_000, 16 * 2**20, 20 * 2**20),
+            ContainerStats("app", T0, 250_000_000, cumulative(12_500_000_000, 250_000_000), 64 * 2**20, 80 * 2**20),
+            ContainerStats("side", T0, 50_000_000, cumulative(1_500_000_000, 50_000_000), 16 * 2**20, 20 * 2**20),
         ]
         return NodeStats(
             start_time=T0,
             cpu_usage_nano_cores=400_000_000,
-            cpu_usage_core_nano_seconds=100_000_000_000,
+            cpu_usage_core_nano_seconds=cumulative(100_000_000_000, 400_000_000),
             memory_working_set_bytes=512 * 2**20,
             memory_available_bytes=3 * 2**30,
             pods=[PodStats("default", "p1", "uid-1", T0, containers)],

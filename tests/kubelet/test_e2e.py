@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -101,11 +102,19 @@ async def test_kubectl_logs_exec_top_through_the_emulator(cluster: Cluster) -> N
     assert cluster.driver.log_calls[-1].since_seconds == 3600
     assert cluster.driver.log_calls[-1].timestamps is True
     assert ["echo", "hi"] in [c[3] for c in cluster.driver.exec_calls]
+    # kubectl top: metrics.k8s.io computes CPU as the rate of our cumulative counters between two
+    # scrapes, using our sample timestamps; the TestDriver's counters grow at known rates.
+    cluster.driver.cpu_clock = time.time
     r = await cluster.kubectl("top", "pod", "p1", "--no-headers", check=False)
     assert r.returncode == 0, r.stderr
     name, cpu, memory = r.stdout.split()
-    assert name == "p1"
-    assert cpu.endswith("m") and memory.endswith("Mi")
+    assert (name, memory) == ("p1", "80Mi")  # working sets of the two containers, summed
+    assert 285 <= int(cpu.removesuffix("m")) <= 315, cpu  # 250m + 50m
+    r = await cluster.kubectl("top", "node", NODE, "--no-headers", check=False)
+    assert r.returncode == 0, r.stderr
+    node_name, node_cpu = r.stdout.split()[:2]
+    assert node_name == NODE
+    assert 380 <= int(node_cpu.removesuffix("m")) <= 420, node_cpu
 
 
 async def test_kubectl_logs_follow_streams_through_the_emulator(cluster: Cluster) -> None:
