@@ -32,10 +32,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cvk.driver.base import Driver
-from cvk.errors import DeviceError, NotFound
+from cvk.errors import DeviceAuthError, DeviceError, DeviceUnreachable, NotFound
 from cvk.kube import paths
 from cvk.kube.client import KubeClient
 from cvk.kube.errors import ConflictError, NotFoundError
+from cvk.node.ping import device_reason
 from cvk.pod.keys import Pod, is_deleting, is_terminal, pod_key, split_key
 
 log = logging.getLogger(__name__)
@@ -288,6 +289,12 @@ class PodStatusManager:
         except NotFound:
             st.refresh = False
             st.outage = None
+            return
+        except (DeviceUnreachable, DeviceAuthError) as err:
+            # Down again: report it now (refresh stays pending for the next recovery).
+            log.info("status refresh failed: device unavailable", extra={"pod": key, "error": str(err)})
+            since = st.outage.since if st.outage is not None else time.time()
+            st.outage = Outage(device_reason(err), f"{type(err).__name__}: {err}", since)
             return
         except DeviceError as err:
             log.info("status refresh failed", extra={"pod": key, "error": str(err)})

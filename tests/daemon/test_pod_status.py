@@ -200,3 +200,19 @@ async def test_poller_statuses_not_found_and_outage() -> None:
     st = h.api_status("default/run")
     assert st["phase"] == "Running"
     assert {c["type"]: c["status"] for c in st["conditions"]}[COND_DEVICE] == "False"
+
+
+async def test_refresh_while_device_down_reports_the_outage() -> None:
+    h = Harness()
+    h.add_api_pod(pod(phase="Running"))
+    await h.driver.create_pod(pod())
+    h.driver.down = True
+    h.mgr.recover("default/web")
+    await h.drain()
+    st = h.api_status()
+    assert st["phase"] == "Running"
+    assert {c["type"]: c["reason"] for c in st["conditions"]}[COND_DEVICE] == "DeviceUnreachable"
+    h.driver.down = False
+    h.mgr.recover("default/web")
+    await h.drain()
+    assert COND_DEVICE not in {c["type"] for c in h.api_status().get("conditions") or []}
