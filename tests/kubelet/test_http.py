@@ -11,6 +11,7 @@ import warnings
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from cvk.errors import DeviceRejected, DeviceUnreachable, InvalidInput, NotFound, NotSupported
 from tests.kubelet.conftest import Kubelet
@@ -252,6 +253,10 @@ async def test_metrics_resource_format(kubelet: Kubelet) -> None:
     # metrics-server ignores samples without a timestamp
     ts = samples[("node_cpu_usage_seconds_total", "")][1]
     assert ts is not None and ts >= before
+    # and the whole exposition parses with the reference Prometheus parser
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert families["container_cpu_usage_seconds"].type == "counter"  # the parser drops _total
+    assert {s.labels["container"] for s in families["container_cpu_usage_seconds"].samples} == {"app", "side"}
 
 
 async def test_pod_list_is_json_decodable_when_empty(kubelet: Kubelet) -> None:
