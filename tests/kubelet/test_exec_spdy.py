@@ -209,3 +209,31 @@ async def test_idle_connection_is_closed(start_kubelet: StartKubelet) -> None:
     await asyncio.wait_for(c.eof.wait(), 10)
     assert c.goaway.is_set()
     await c.close()
+
+
+async def test_concurrent_sessions_do_not_mix(kubelet: Kubelet) -> None:
+    async def spdy_session(i: int) -> bytes:
+        c = await exec_client(kubelet, "/exec/default/p1/app?command=cat&input=1&output=1")
+        s = await open_streams(c, "error", "stdin", "stdout")
+        payload = f"spdy-{i}-".encode() * 1000
+        await c.send(s["stdin"], payload, fin=True)
+        out = await c.read_all(s["stdout"])
+        assert status(await c.read_all(s["error"]))["status"] == "Success"
+        await c.close()
+        return out
+
+    async def ws_session(i: int) -> bytes:
+        ws = await kubelet.session.ws_connect(kubelet.url + "/exec/default/p1/app?command=cat&input=1&output=1",
+                                              protocols=("v5.channel.k8s.io",))
+        payload = f"ws-{i}-".encode() * 1000
+        await ws.send_bytes(b"\x00" + payload)
+        await ws.send_bytes(bytes([255, 0]))
+        out = b""
+        async for msg in ws:
+            if msg.data[0] == 1:
+                out += msg.data[1:]
+        return out
+
+    results = await asyncio.gather(*(spdy_session(i) for i in range(10)), *(ws_session(i) for i in range(10)))
+    expected = [f"spdy-{i}-".encode() * 1000 for i in range(10)] + [f"ws-{i}-".encode() * 1000 for i in range(10)]
+    assert results == expected
