@@ -19,6 +19,7 @@ FAST = XESettings(
     install_settle_timeout=5.0,
     restart_backoff_base=0.2,
     restart_backoff_max=1.0,
+    arp_retry_interval=0.2,
     step_backoff_max=0.5,
     delete_timeout=20.0,
     request_timeout=5.0,

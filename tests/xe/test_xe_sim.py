@@ -469,3 +469,25 @@ async def test_allow_unsigned_apps_disables_verification_once(iosxe_sim: SimHand
     finally:
         await driver.close()
     assert invalid_requests(iosxe_sim) == []
+
+
+async def test_app_without_address_does_not_read_arp_every_pass(iosxe_sim_factory: Callable[..., SimHandle]) -> None:
+    import dataclasses
+
+    from tests.xe.helpers import FAST
+
+    sim = iosxe_sim_factory(files=FILES)
+    no_pool = XEInterface(
+        type=InterfaceType.VIRTUAL_PORT_GROUP, virtual_port_group=VirtualPortGroupIf(dhcp=True, interface="3")
+    )
+    driver, rec = await start_driver(sim, no_pool, settings=dataclasses.replace(FAST, arp_retry_interval=60.0))
+    try:
+        await driver.create_pod(pod("noip"))
+        await wait_for(lambda: phase_of(rec, "noip") == "Running", what="Running")
+        for _ in range(5):
+            await driver.pass_once()
+        arp_reads = [r for r in sim.requests() if "arp-data" in r["path"]]
+        assert len(arp_reads) == 1
+        assert "podIP" not in rec.latest("noip")["status"]  # type: ignore[index]
+    finally:
+        await driver.close()

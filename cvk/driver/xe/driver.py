@@ -78,6 +78,8 @@ class XESettings:
     install_settle_timeout: float = 120.0
     restart_backoff_base: float = 10.0
     restart_backoff_max: float = 300.0
+    restart_backoff_reset: float = 600.0  # an app that ran this long starts its back-off afresh
+    arp_retry_interval: float = 30.0  # how often to look again in ARP for an app without address
     step_backoff_max: float = 30.0
     delete_timeout: float = 120.0
     request_timeout: float = 30.0
@@ -575,6 +577,7 @@ class XEDriver(Driver):
                 c.failures = 0
                 c.not_before = 0.0
             if state == RUNNING:
+                c.running_since = now
                 if c.started_at is None or c.observed_state in EXITED or c.finished_at is not None:
                     c.started_at = _now_str()
                 c.finished_at = None
@@ -588,12 +591,16 @@ class XEDriver(Driver):
                 policy_restarts = rec.restart_policy == "Always" or (
                     rec.restart_policy == "OnFailure" and c.exit_code != 0
                 )
+                if c.running_since is not None and now - c.running_since >= self.settings.restart_backoff_reset:
+                    c.crash_streak = 0
+                c.running_since = None
                 if policy_restarts and not rec.deleting:
                     base = self.settings.restart_backoff_base
-                    c.backoff = min(self.settings.restart_backoff_max, base * (2 ** min(c.restart_count, 16)))
+                    c.backoff = min(self.settings.restart_backoff_max, base * (2 ** min(c.crash_streak, 16)))
                     c.next_restart_at = now + c.backoff
-            if c.observed_state == RUNNING or state != RUNNING:
-                c.arp_ip = None if state != RUNNING else c.arp_ip
+            if state != RUNNING:
+                c.arp_ip = None
+                c.arp_checked_at = None
             c.observed_state = state
 
     @staticmethod
@@ -610,17 +617,23 @@ class XEDriver(Driver):
         return None
 
     async def _fill_arp(self, snap: Snapshot) -> None:
+        """Look up in ARP the running apps whose oper data shows no address (at most one read)."""
+        now = time.monotonic()
         missing = []
         for rec in self._pods.values():
             for c in rec.containers:
                 app = snap.oper.apps.get(c.app_id)
-                if app is not None and app.state == RUNNING and not app.ips and c.arp_ip is None and app.macs:
-                    missing.append((c, app.macs))
+                if app is None or app.state != RUNNING or app.ips or c.arp_ip is not None or not app.macs:
+                    continue
+                if c.arp_checked_at is not None and now - c.arp_checked_at < self.settings.arp_retry_interval:
+                    continue
+                missing.append((c, app.macs))
         if not missing:
             return
         arp = await self.source.arp()
         for c, macs in missing:
             c.arp_ip = ip_for_macs(arp, macs)
+            c.arp_checked_at = None if c.arp_ip else now
 
     # ---- steps -------------------------------------------------------------------------------
     async def _execute(self, rec: PodRecord, c: ContainerRecord, action: Action) -> None:
@@ -650,6 +663,7 @@ class XEDriver(Driver):
                         **({"startedAt": c.started_at} if c.started_at else {}),
                     }
                     c.restart_count += 1
+                    c.crash_streak += 1
                     c.next_restart_at = None
             c.failures = 0
         except asyncio.CancelledError:

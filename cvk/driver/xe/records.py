@@ -47,6 +47,9 @@ class ContainerRecord:
     finished_at: str | None = None
     exit_code: int | None = None
     arp_ip: str | None = None
+    arp_checked_at: float | None = None  # last ARP lookup that found nothing (monotonic)
+    crash_streak: int = 0  # restarts since the app last ran long enough to reset the back-off
+    running_since: float | None = None  # monotonic time the app was last seen starting to run
     done: bool = False
 
     @property
