@@ -16,11 +16,13 @@ authorization allows 5 min and denies 30 s, like the kubelet's defaults.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Coroutine
 from typing import Any, Generic, Protocol, TypeVar
 
 from cvk.kube import paths
@@ -100,6 +102,31 @@ class TTLCache(Generic[K, V]):
             self._data.popitem(last=False)
 
 
+class SingleFlight(Generic[K, V]):
+    """Concurrent calls for the same key share one in-flight review instead of each making one.
+
+    The review runs in its own task, so a caller that gives up (client went away) does not cancel
+    it for the others.
+    """
+
+    def __init__(self) -> None:
+        self._inflight: dict[K, asyncio.Task[V]] = {}
+
+    async def do(self, key: K, call: Callable[[], Coroutine[Any, Any, V]]) -> V:
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(call())
+            self._inflight[key] = task
+            task.add_done_callback(lambda t: self._forget(key, t))
+        return await asyncio.shield(task)
+
+    def _forget(self, key: K, task: asyncio.Task[V]) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+        if not task.cancelled():
+            task.exception()  # retrieved: no "exception was never retrieved" noise if all gave up
+
+
 def subresource_for(path: str) -> str:
     """The nodes subresource the kubelet authorizes ``path`` as."""
 
@@ -146,6 +173,7 @@ class Authenticator:
         self._tokens = tokens
         self._anonymous = anonymous
         self._cache: TTLCache[str, tuple[User | None]] = TTLCache()  # (None,) caches a rejection
+        self._flights: SingleFlight[str, User | None] = SingleFlight()
 
     async def authenticate(self, peercert: dict[str, Any] | None, authorization: str | None) -> User | None:
         """The request's user, or None (401). Raises AuthError if the TokenReview call failed."""
@@ -167,6 +195,9 @@ class Authenticator:
         cached = self._cache.get(key)
         if cached is not None:
             return cached[0]
+        return await self._flights.do(key, lambda: self._token_review(key, token))
+
+    async def _token_review(self, key: str, token: str) -> User | None:
         assert self._client is not None
         body = {
             "apiVersion": "authentication.k8s.io/v1",
@@ -202,6 +233,7 @@ class Authorizer:
         self._client = client
         self._webhook = webhook
         self._cache: TTLCache[tuple[User, Attributes], tuple[bool, str]] = TTLCache()
+        self._flights: SingleFlight[tuple[User, Attributes], tuple[bool, str]] = SingleFlight()
 
     async def authorize(self, user: User, attrs: Attributes) -> tuple[bool, str]:
         """(allowed, reason). Raises AuthError if the SubjectAccessReview call failed."""
@@ -211,6 +243,9 @@ class Authorizer:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
+        return await self._flights.do(key, lambda: self._review(key, user, attrs))
+
+    async def _review(self, key: tuple[User, Attributes], user: User, attrs: Attributes) -> tuple[bool, str]:
         assert self._client is not None
         spec: dict[str, Any] = {
             "user": user.name,

@@ -206,10 +206,13 @@ class FakeReviews:
     def __init__(self) -> None:
         self.tokens: dict[str, dict[str, Any]] = {}
         self.denied_users: set[str] = set()
+        self.latency = 0.0
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     async def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         self.calls.append((path, body))
+        if self.latency:
+            await asyncio.sleep(self.latency)  # a round trip to the API server
         if path.endswith("/tokenreviews"):
             user = self.tokens.get(body["spec"]["token"])
             status: dict[str, Any] = {"authenticated": user is not None}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ssl
 from pathlib import Path
@@ -196,3 +197,17 @@ async def test_bad_certificate_file_is_a_config_error(tmp_path: Path) -> None:
     server = KubeletServer(TestDriver(), "n", opts, None, list)
     with pytest.raises(ConfigError, match="tls-cert-file"):
         await server.start()
+
+
+async def test_concurrent_requests_share_one_review(start_kubelet: StartKubelet) -> None:
+    k = await start_kubelet(**WEBHOOKS)
+    k.reviews.tokens["t"] = {"username": "carol", "groups": []}
+    k.reviews.latency = 0.2
+
+    async def get() -> int:
+        async with k.session.get(k.url + "/pods", headers={"Authorization": "Bearer t"}) as r:
+            return r.status
+
+    assert await asyncio.gather(*(get() for _ in range(8))) == [200] * 8
+    assert len(k.reviews.reviews("tokenreviews")) == 1
+    assert len(k.reviews.reviews("subjectaccessreviews")) == 1
