@@ -146,6 +146,7 @@ class XEDriver(Driver):
         self._started = datetime.now(UTC)
         self._cpu_seconds: dict[str, tuple[float, float]] = {}  # app -> (monotonic, core-nanoseconds)
         self._verification_disabled = False
+        self._pass_lock = asyncio.Lock()
 
     # ---- plumbing ----------------------------------------------------------------------------
     @property
@@ -514,6 +515,10 @@ class XEDriver(Driver):
 
     async def pass_once(self) -> Snapshot:
         """One observe-then-act pass over every container; returns the snapshot it used."""
+        async with self._pass_lock:
+            return await self._pass()
+
+    async def _pass(self) -> Snapshot:
         snap = await self.source.take(need_config=self._needs_config())
         await self._fill_arp(snap)
         if self._allocator is not None:
@@ -524,8 +529,8 @@ class XEDriver(Driver):
         for rec in list(self._pods.values()):
             for c in rec.containers:
                 self._observe_container(rec, c, snap, now)
-                if c.busy or c.done or now < c.not_before:
-                    continue
+                if c.busy or c.done or now < c.not_before or c.step_finished_at > snap.started:
+                    continue  # busy, finished, backing off, or the read predates our last step
                 action = decide(c.desired, self._observation(c, snap), self._context(rec, c, now))
                 if action is Action.DONE:
                     if c.desired is Desired.UNINSTALLED:
@@ -684,6 +689,7 @@ class XEDriver(Driver):
             log.exception("step crashed pod=%s app=%s action=%s", rec.key, c.app_id, action.value)
             self._step_failed(c, action, f"{action.value.capitalize()}Failed", str(e))
         finally:
+            c.step_finished_at = time.monotonic()
             self.kick()
 
     def _backoff(self, c: ContainerRecord) -> None:

@@ -35,6 +35,7 @@ class ContainerRecord:
     install_settled: asyncio.Event | None = None
     install_issued_at: float | None = None
     not_before: float = 0.0  # no step before this monotonic time (after a refused step)
+    step_finished_at: float = 0.0  # decide again only from a read that began after this
     failures: int = 0
     error_reason: str = ""
     error_message: str = ""

@@ -27,9 +27,10 @@ NOT_INSTALLED = frozenset({"", "UNINSTALLED", "NOT INSTALLED"})
 
 @dataclasses.dataclass(frozen=True)
 class Snapshot:
-    at: float  # time.monotonic() when taken
+    at: float  # time.monotonic() when the read finished
     configs: dict[str, dict[str, Any]]
     oper: OperData
+    started: float = 0.0  # time.monotonic() when the read began: it shows nothing done after this
 
     def state_of(self, app_id: str) -> str | None:
         """The app's details/state; None when the device shows it not installed."""
@@ -91,6 +92,7 @@ class SnapshotSource:
             return snap
 
     async def _read(self, need_config: bool) -> Snapshot:
+        started = time.monotonic()
         if need_config or self._configs is None or self._since_config >= self.config_refresh_every:
             try:
                 cfg_doc = await self.client.get(paths.CFG_APPS)
@@ -104,7 +106,9 @@ class SnapshotSource:
             oper_doc = await self.client.get(paths.OPER)
         except NotFound:
             oper_doc = {}
-        return Snapshot(at=time.monotonic(), configs=dict(self._configs), oper=parse_oper(oper_doc))
+        return Snapshot(
+            at=time.monotonic(), started=started, configs=dict(self._configs), oper=parse_oper(oper_doc)
+        )
 
     async def arp(self) -> list[Any]:
         """The ARP table; empty when it cannot be read (the address simply stays unknown)."""
