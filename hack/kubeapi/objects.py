@@ -430,11 +430,46 @@ def validate_object(kind: str, group: str, obj: Obj) -> list[FieldProblem]:
         d = (spec or {}).get("leaseDurationSeconds")
         if isinstance(d, int) and d <= 0:
             out.append(invalid_value("spec.leaseDurationSeconds", d, "must be greater than 0"))
-    elif (
-        kind == "Event"
-        and group == ""
-        and not (obj.get("involvedObject") or {}).get("kind")
-        and not obj.get("involvedObject")
-    ):
-        out.append(required("involvedObject"))
+    elif kind == "Event" and group in ("", "events.k8s.io"):
+        out += _validate_event(obj, group)
+    return out
+
+
+def _validate_event(ev: Obj, group: str) -> list[FieldProblem]:
+    """ValidateEventCreate: legacy events need matching namespaces; new-style (eventTime) events
+    need their reporting fields; events.k8s.io requires eventTime and a Normal/Warning type."""
+    out: list[FieldProblem] = []
+    ns = (ev.get("metadata") or {}).get("namespace") or ""
+    if group == "events.k8s.io":
+        involved, controller_field = ev.get("regarding") or {}, "reportingController"
+        controller = ev.get("reportingController") or ""
+        note, note_field = ev.get("note") or "", "note"
+        if not ev.get("eventTime"):
+            out.append(required("eventTime"))
+        if ev.get("type") not in ("Normal", "Warning"):
+            out.append(invalid_value("type", "", f"has invalid value: {ev.get('type') or ''}"))
+        for f in ("deprecatedFirstTimestamp", "deprecatedLastTimestamp", "deprecatedCount"):
+            if ev.get(f):
+                out.append(invalid_value(f, "", "needs to be unset"))
+    else:
+        involved, controller_field = ev.get("involvedObject") or {}, "reportingComponent"
+        controller = ev.get("reportingComponent") or ""
+        note, note_field = ev.get("message") or "", "message"
+    inv_ns = involved.get("namespace") or ""
+    if not ev.get("eventTime"):
+        if (inv_ns and inv_ns != ns) or (not inv_ns and ns not in ("", "default")):
+            out.append(invalid_value("involvedObject.namespace", inv_ns, "does not match event.namespace"))
+        return out
+    if not inv_ns and ns not in ("default", "kube-system"):
+        out.append(invalid_value("involvedObject.namespace", inv_ns, "does not match event.namespace"))
+    if not controller:
+        out.append(required(controller_field))
+    for f in ("reportingInstance", "action", "reason"):
+        value = ev.get(f) or ""
+        if not value:
+            out.append(required(f))
+        elif len(value) > 128:
+            out.append(invalid_value(f, "", "can have at most 128 characters"))
+    if len(note) > 1024:
+        out.append(invalid_value(note_field, "", "can have at most 1024 characters"))
     return out

@@ -12,6 +12,8 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from hack.kubeapi.fixtures import wait_for
+
 from .kubelet_stub import StubKubelet
 
 
@@ -65,13 +67,14 @@ def test_deny_list_applies_to_requests(kubeapi: Any) -> None:
 
 def test_node_lease_create_put_and_conflict(kubeapi: Any) -> None:
     coord = client.CoordinationV1Api(kubeapi.client())
+    node = client.CoreV1Api(kubeapi.client()).create_node({"metadata": {"name": "n1"}})
     now = datetime.datetime.now(datetime.UTC)
     lease = coord.create_namespaced_lease(
         "kube-node-lease",
         {
             "metadata": {
                 "name": "n1",
-                "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": "n1", "uid": "u1"}],
+                "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": "n1", "uid": node.metadata.uid}],
             },
             "spec": {
                 "holderIdentity": "n1",
@@ -86,6 +89,9 @@ def test_node_lease_create_put_and_conflict(kubeapi: Any) -> None:
     with pytest.raises(ApiException) as exc:
         coord.replace_namespaced_lease("n1", "kube-node-lease", lease)  # stale resourceVersion
     assert exc.value.status == 409
+    # The lease belongs to its Node: deleting the Node collects it.
+    client.CoreV1Api(kubeapi.client()).delete_node("n1")
+    wait_for(lambda: not coord.list_namespaced_lease("kube-node-lease").items, message="lease collected")
     with pytest.raises(ApiException) as exc:
         coord.create_namespaced_lease(
             "kube-node-lease", {"metadata": {"name": "n2"}, "spec": {"leaseDurationSeconds": 0}}

@@ -261,3 +261,47 @@ def test_unauthenticated_request_is_401(kubeapi: Any) -> None:
     assert r.status_code == 401
     assert r.json()["reason"] == "Unauthorized"
     assert kubeapi.request("GET", "/api/v1/namespaces").status_code == 200
+
+
+def test_event_validation(kubeapi: Any, core: client.CoreV1Api) -> None:
+    with pytest.raises(ApiException) as exc:
+        core.create_namespaced_event(
+            "default", {"metadata": {"name": "e"}, "involvedObject": {"kind": "Pod", "name": "p", "namespace": "other"}}
+        )
+    assert exc.value.status == 422
+    assert (
+        'involvedObject.namespace: Invalid value: "other": does not match event.namespace'
+        in _status(exc.value)["message"]
+    )
+    events = client.EventsV1Api(kubeapi.client())
+    r = kubeapi.request(
+        "POST",
+        "/apis/events.k8s.io/v1/namespaces/default/events",
+        {
+            "metadata": {"name": "e2"},
+            "regarding": {"kind": "Pod", "name": "p", "namespace": "default"},
+            "type": "Normal",
+        },
+    )
+    assert r.status_code == 422
+    msg = r.json()["message"]
+    assert "eventTime: Required value" in msg
+    ok = events.create_namespaced_event(
+        "default",
+        {
+            "metadata": {"name": "e3"},
+            "eventTime": "2026-01-01T00:00:00.000000Z",
+            "regarding": {"kind": "Pod", "name": "p", "namespace": "default"},
+            "reportingController": "cisco.vk/kubelet",
+            "reportingInstance": "sw1",
+            "action": "Started",
+            "reason": "Started",
+            "type": "Normal",
+            "note": "started",
+        },
+    )
+    assert ok.metadata.uid
+    listed = events.list_namespaced_event(
+        "default", field_selector="regarding.name=p,reportingController=cisco.vk/kubelet"
+    )
+    assert [e.metadata.name for e in listed.items] == ["e3"]

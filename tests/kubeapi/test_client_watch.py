@@ -150,3 +150,28 @@ def test_expired_continue_token_is_410(kubeapi: Any, core: client.CoreV1Api) -> 
         core.list_namespaced_config_map("default", limit=2, _continue=page.metadata._continue)
     assert exc.value.status == 410
     assert json.loads(exc.value.body)["reason"] == "Expired"
+
+
+def test_closed_watch_connections_release_their_watchers(kubeapi: Any) -> None:
+    import requests
+
+    from hack.kubeapi.fixtures import wait_for
+
+    sessions = []
+    for _ in range(3):
+        s = requests.Session()
+        r = s.get(
+            kubeapi.url + "/api/v1/namespaces/default/configmaps",
+            params={"watch": "1", "timeoutSeconds": "300"},
+            headers={"Authorization": f"Bearer {kubeapi.token}"},
+            verify=str(kubeapi.ca_file),
+            stream=True,
+            timeout=30,
+        )
+        assert r.status_code == 200
+        sessions.append((s, r))
+    wait_for(lambda: kubeapi.server.store.watcher_count() == 3, message="3 watchers")
+    for s, r in sessions:
+        r.close()
+        s.close()
+    wait_for(lambda: kubeapi.server.store.watcher_count() == 0, message="watchers released")
