@@ -167,3 +167,38 @@ def test_package_policy_invalid_is_explained() -> None:
     status = driver._status_of(rec, Snapshot(at=time.monotonic(), configs={}, oper=oper))
     waiting = status["containerStatuses"][0]["state"]["waiting"]
     assert waiting["reason"] == "PackagePolicyInvalid" and "allowUnsignedApps" in waiting["message"]
+
+
+def test_bad_device_networking_is_a_config_error() -> None:
+    from cvk.config.spec import (
+        DeviceSpec,
+        DriverName,
+        InterfaceType,
+        VirtualPortGroupIf,
+        XEConfig,
+        XEInterface,
+        XENetworking,
+    )
+    from cvk.driver.xe.driver import XEDriver
+    from cvk.errors import ConfigError
+
+    vpg = XEInterface(type=InterfaceType.VIRTUAL_PORT_GROUP, virtual_port_group=VirtualPortGroupIf(dhcp=False))
+    spec = DeviceSpec(
+        driver=DriverName.XE,
+        address="192.0.2.1",
+        username="admin",
+        xe=XEConfig(networking=XENetworking(interface=vpg)),
+        pod_cidr="10.0.0.0/33",
+    )
+    with pytest.raises(ConfigError, match=r"device.podCIDR"):
+        XEDriver(spec)
+    spec.pod_cidr = None
+    spec.xe = XEConfig(
+        networking=XENetworking(
+            interface=XEInterface(
+                type=InterfaceType.VIRTUAL_PORT_GROUP, virtual_port_group=VirtualPortGroupIf(interface="x")
+            )
+        )
+    )
+    with pytest.raises(ConfigError, match=r"device.xe.networking.interface.virtualPortGroup.interface"):
+        XEDriver(spec)

@@ -136,12 +136,18 @@ class XEDriver(Driver):
         self._kick = asyncio.Event()
         self._host_ip: str | None = spec.address if _is_ip(spec.address) else None
         iface = spec.xe.networking.interface if spec.xe else None
-        self._iface = network.effective_interface(iface)
-        self._dhcp = network.uses_dhcp(iface)
         self._allocator: StaticAllocator | None = None
         self._gateway_checked = False
-        if not self._dhcp and spec.pod_cidr:
-            self._allocator = StaticAllocator(spec.pod_cidr)
+        try:
+            network.validate_interface(iface)
+            self._iface = network.effective_interface(iface)
+            self._dhcp = network.uses_dhcp(iface)
+            if not self._dhcp and spec.pod_cidr:
+                self._allocator = StaticAllocator(spec.pod_cidr)
+        except InvalidInput as e:
+            # Device configuration, not pod input: cisco-vk run stops with the field named.
+            field, _, message = str(e).partition(": ")
+            raise ConfigError(f"device.{field}", message) from e
         self._closed = False
         self._started = datetime.now(UTC)
         self._cpu_seconds: dict[str, tuple[float, float]] = {}  # app -> (monotonic, core-nanoseconds)
