@@ -49,7 +49,11 @@ def _local(name: str) -> str:
 def _config_tree(gnxi: Gnxi) -> dict[str, Any]:
     state = gnxi.state
     with state.lock:
-        apps = [json.loads(json.dumps(a.config)) for _, a in sorted(state.apps.items()) if a.config is not None]
+        apps = [
+            {"application-name": app_id, **json.loads(json.dumps(a.config))}
+            for app_id, a in sorted(state.apps.items())
+            if a.config is not None
+        ]
     return {CFG_TOP: {"apps": {"app": apps}} if apps else {}}
 
 
@@ -143,6 +147,10 @@ class GnmiService(gnmi_grpc.gNMIServicer):  # type: ignore[misc]
     async def Set(self, request: gnmi_pb2.SetRequest, context: grpc.aio.ServicerContext) -> gnmi_pb2.SetResponse:
         await self.gnxi.admit(context, None, SERVICE + "Set")
         changes: list[tuple[str, dict[str, Any] | None, gnmi_pb2.Path, int]] = []
+        paths = [*request.delete, *(u.path for u in request.replace), *(u.path for u in request.update)]
+        if not all(self._app_id(join(request.prefix, p)) for p in paths):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                "only app-hosting-cfg-data/apps/app[application-name=ID] can be set")
         for p in request.delete:
             changes.append((self._app_id(join(request.prefix, p)), None, p, gnmi_pb2.UpdateResult.DELETE))
         for op, updates in ((gnmi_pb2.UpdateResult.REPLACE, request.replace), (gnmi_pb2.UpdateResult.UPDATE,
@@ -164,9 +172,6 @@ class GnmiService(gnmi_grpc.gNMIServicer):  # type: ignore[misc]
                 if problems:
                     await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{problems[0].path}: {problems[0].message}")
                 changes.append((app_id, entry, u.path, op))
-        if not all(c[0] for c in changes):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                "only app-hosting-cfg-data/apps/app[application-name=ID] can be set")
         for app_id, entry, _, _op in changes:
             if entry is None:
                 try:

@@ -79,15 +79,18 @@ async def test_reboot_status_cancel(sim, gnoi: GnoiClient) -> None:  # type: ign
 
 
 async def test_immediate_reboot_reloads_the_device(sim, gnoi: GnoiClient) -> None:  # type: ignore[no-untyped-def]
-    reloads = sim.state.reload_count
-    await gnoi.reboot("COLD")
     import asyncio
 
-    for _ in range(200):
-        if sim.state.reload_count > reloads:
+    reloads, booted = sim.state.reload_count, sim.state.boot_time
+    await gnoi.reboot("COLD")
+    for _ in range(500):  # the device reloads, then comes back with a new boot time
+        if sim.state.reload_count > reloads and sim.state.boot_time != booted:
             break
         await asyncio.sleep(0.01)
     assert sim.state.reload_count == reloads + 1
+    assert sim.state.boot_time != booted
+    st = await gnoi.reboot_status()
+    assert not st.active and st.count == 1
 
 
 async def test_kill_process(gnoi: GnoiClient) -> None:

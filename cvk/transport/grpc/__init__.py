@@ -3,6 +3,7 @@
 from cvk.transport.grpc.capability import CapabilityCache
 from cvk.transport.grpc.config import GrpcConfig, grpc_config
 from cvk.transport.grpc.errors import FileHashMismatch, GnoiDisabled, GrpcTimeout, ServiceUnsupported
+from cvk.transport.grpc.gnmi import GnmiClient, Update, parse_path
 from cvk.transport.grpc.gnoi import FileContent, GnoiClient, PingResult
 from cvk.transport.grpc.paths import validate_path
 from cvk.transport.grpc.pool import ChannelPool, WorkloadClass
@@ -12,13 +13,16 @@ __all__ = [
     "ChannelPool",
     "FileContent",
     "FileHashMismatch",
+    "GnmiClient",
     "GnoiClient",
     "GnoiDisabled",
     "GrpcConfig",
     "GrpcTimeout",
     "PingResult",
     "ServiceUnsupported",
+    "Update",
     "WorkloadClass",
     "grpc_config",
+    "parse_path",
     "validate_path",
 ]
