@@ -53,6 +53,7 @@ async def child_main(kubeconfig: str, state_file: str, stats_file: str, node: st
     daemon = Daemon(spec, opts)
     created: dict[str, float] = {}
     running: dict[str, float] = {}
+    added: dict[str, float] = {}
     original_factory = None
 
     import cvk.daemon as daemon_mod
@@ -94,6 +95,7 @@ async def child_main(kubeconfig: str, state_file: str, stats_file: str, node: st
                     "requests": client.requests_total if client else 0,
                     "by_verb": {f"{v} {r}": n for (v, r), n in (client.metrics if client else {}).items()},
                     "created": created,
+                    "added": added,
                     "running": running,
                     "ready": daemon.started.is_set(),
                 }
@@ -103,6 +105,13 @@ async def child_main(kubeconfig: str, state_file: str, stats_file: str, node: st
     loop.add_signal_handler(signal.SIGUSR1, dump)
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     await daemon.start()
+    assert daemon.pods is not None
+
+    def on_add(pod: Pod) -> None:
+        meta = pod["metadata"]
+        added.setdefault(f"{meta['namespace']}/{meta['name']}", time.time())
+
+    daemon.pods.informer.add_handler(on_add=on_add)
     dump()
     await stop.wait()
     await daemon.stop()
@@ -216,16 +225,26 @@ async def parent_main(pods: int, window: float) -> None:
                 await watch_task
 
             create_lat = [s3["created"][k] - api_created[k] for k in api_created if k in s3["created"]]
+            watch_lat = [s3["added"][k] - api_created[k] for k in api_created if k in s3["added"]]
+            both = [k for k in api_created if k in s3["created"] and k in s3["added"]]
+            sync_lat = [s3["created"][k] - s3["added"][k] for k in both]
             run_lat = [api_running[k] - s3["running"][k] for k in api_running if k in s3["running"]]
             print(f"cisco-vk daemon on FAKE ({pods} pods, {window:.0f} s windows, production intervals)")
             print(f"  FAKE RUNNING -> API Running   p50 {statistics.median(run_lat) * 1000:7.1f} ms   "
                   f"p99 {pct(run_lat, 99) * 1000:7.1f} ms   (n={len(run_lat)})")  # fmt: skip
             print(f"  API create -> driver create   p50 {statistics.median(create_lat) * 1000:7.1f} ms   "
                   f"p99 {pct(create_lat, 99) * 1000:7.1f} ms   (n={len(create_lat)})")  # fmt: skip
+            print(f"    API create -> watch event   p50 {statistics.median(watch_lat) * 1000:7.1f} ms   "
+                  f"p99 {pct(watch_lat, 99) * 1000:7.1f} ms   (API server and watch delivery)")  # fmt: skip
+            print(f"    watch event -> driver call  p50 {statistics.median(sync_lat) * 1000:7.1f} ms   "
+                  f"p99 {pct(sync_lat, 99) * 1000:7.1f} ms   (cisco-vk: queue, env resolution, get_pod)")  # fmt: skip
             print(f"  API requests/min idle         {idle_rpm:7.1f}")
             print(f"  API requests/min {pods:2d} pods      {busy_rpm:7.1f}")
             print(f"  RSS idle                      {rss_idle / 1024:7.1f} MiB")
             print(f"  RSS {pods:2d} pods                   {rss_busy / 1024:7.1f} MiB")
+            print("  create -> driver create, in creation order (ms): "
+                  + " ".join(f"{(s3['created'][k] - api_created[k]) * 1000:.0f}" for k in api_created
+                             if k in s3["created"]))  # fmt: skip
             print("  requests in the busy window by verb/resource: "
                   + ", ".join(f"{k}={s3['by_verb'].get(k, 0) - s2['by_verb'].get(k, 0)}" for k in sorted(s3["by_verb"])
                               if s3["by_verb"].get(k, 0) - s2["by_verb"].get(k, 0)))  # fmt: skip
