@@ -330,6 +330,14 @@ async def test_image_update_and_terminal_pods(kubeapi: Any, tmp_path: Path) -> N
         creates = len(await events_for(kc, "job", "ProviderCreateSuccess"))
         assert creates == 1
 
+        # A force delete by a user (grace 0): gone from the API at once, then from the device.
+        await kubectl(kc, "delete", "pod", "web", "--grace-period=0", "--force")
+
+        async def web_gone_from_device() -> bool:
+            return "web" not in {p["metadata"]["name"] for p in await d.driver.list_pods()}
+
+        await eventually(web_gone_from_device, what="web removed from the device")
+
 
 async def test_run_until_stop_leaves_node_lease_and_apps(kubeapi: Any, tmp_path: Path) -> None:
     kc = str(kubeapi.kubeconfig)
