@@ -142,3 +142,73 @@ def api_resource_list(registry: Registry, group: str, version: str) -> Obj | Non
         "groupVersion": f"{group}/{version}" if group else version,
         "resources": resources,
     }
+
+
+# --- aggregated discovery (apidiscovery.k8s.io v2 and v2beta1) ---------------------------------
+
+AGGREGATED_VERSIONS = ("v2", "v2beta1")
+
+
+def aggregated_version(accept: str) -> str | None:
+    """The apidiscovery version the client asks for first in Accept, if any."""
+    for part in accept.split(","):
+        params = dict(p.strip().split("=", 1) for p in part.split(";")[1:] if "=" in p)
+        if params.get("g") == "apidiscovery.k8s.io" and params.get("as") == "APIGroupDiscoveryList":
+            if params.get("v") in AGGREGATED_VERSIONS:
+                return params["v"]
+        elif part.split(";")[0].strip() in ("application/json", "*/*"):
+            return None
+    return None
+
+
+def _aggregated_resource(rt: ResourceType) -> Obj:
+    out: Obj = {
+        "resource": rt.plural,
+        "responseKind": {"group": rt.group, "version": rt.version, "kind": rt.kind},
+        "scope": "Namespaced" if rt.namespaced else "Cluster",
+        "singularResource": rt.singular,
+        "verbs": list(rt.verbs),
+    }
+    if rt.short_names:
+        out["shortNames"] = list(rt.short_names)
+    if rt.categories:
+        out["categories"] = list(rt.categories)
+    subs = []
+    for entry in resource_entries(rt)[1:]:
+        sub = entry["name"].split("/", 1)[1]
+        subs.append(
+            {
+                "subresource": sub,
+                "responseKind": {
+                    "group": entry.get("group", rt.group),
+                    "version": entry.get("version", rt.version),
+                    "kind": entry["kind"],
+                },
+                "verbs": entry["verbs"],
+            }
+        )
+    if subs:
+        out["subresources"] = subs
+    return out
+
+
+def aggregated(registry: Registry, legacy: bool, version: str) -> Obj:
+    """/api (legacy=True, the core group) or /apis as an APIGroupDiscoveryList."""
+    group_list = [("", ["v1"])] if legacy else groups(registry)
+    items = []
+    for group, versions in group_list:
+        vs = []
+        for v in versions:
+            rts = sorted(registry.in_group_version(group, v), key=lambda r: r.plural)
+            vs.append({"version": v, "resources": [_aggregated_resource(rt) for rt in rts], "freshness": "Current"})
+        items.append({"metadata": {"name": group} if group else {}, "versions": vs})
+    return {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": f"apidiscovery.k8s.io/{version}",
+        "metadata": {},
+        "items": items,
+    }
+
+
+def aggregated_content_type(version: str) -> str:
+    return f"application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList"

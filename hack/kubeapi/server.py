@@ -337,6 +337,13 @@ class KubeAPIServer:
             return json_response(discovery.version_info(self.version))
         if head == "openapi":
             return self._openapi(request, segs[1:])
+        if head in ("api", "apis") and len(segs) == 1:
+            agg = discovery.aggregated_version(request.headers.get("Accept", ""))
+            if agg is not None:
+                resp = json_response(discovery.aggregated(self.registry, head == "api", agg))
+                resp.headers["Content-Type"] = discovery.aggregated_content_type(agg)
+                resp.headers["Vary"] = "Accept"
+                return resp
         if head == "api":
             if len(segs) == 1:
                 return json_response(discovery.api_versions(f"{self.host}:{self.port}"))

@@ -205,3 +205,22 @@ def test_strategic_merge_patch_merges_lists_by_key(kubeapi: Any, custom: client.
     )
     assert r.status_code == 415
     assert r.json()["reason"] == "UnsupportedMediaType"
+
+
+@pytest.mark.parametrize("version", ["v2", "v2beta1"])
+def test_aggregated_discovery(kubeapi: Any, custom: client.CustomObjectsApi, version: str) -> None:
+    accept = f"application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList,application/json"
+    r = kubeapi.request("GET", "/apis", headers={"Accept": accept})
+    assert r.headers["Content-Type"] == f"application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList"
+    doc = r.json()
+    assert doc["kind"] == "APIGroupDiscoveryList" and doc["apiVersion"] == f"apidiscovery.k8s.io/{version}"
+    groups = {g["metadata"]["name"]: g for g in doc["items"]}
+    devices = {r["resource"]: r for r in groups[GROUP]["versions"][0]["resources"]}["ciscodevices"]
+    assert devices["responseKind"] == {"group": GROUP, "version": VERSION, "kind": "CiscoDevice"}
+    assert devices["scope"] == "Namespaced" and devices["shortNames"] == ["cdev"]
+    assert [s["subresource"] for s in devices["subresources"]] == ["status"]
+    core = kubeapi.request("GET", "/api", headers={"Accept": accept}).json()
+    pods = {r["resource"]: r for r in core["items"][0]["versions"][0]["resources"]}["pods"]
+    assert {"log", "exec", "status"} <= {s["subresource"] for s in pods["subresources"]}
+    # Without the aggregated type in Accept, the legacy documents are served.
+    assert kubeapi.request("GET", "/apis").json()["kind"] == "APIGroupList"
