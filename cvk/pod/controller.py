@@ -44,6 +44,8 @@ from cvk.pod.sync import PodSyncer
 
 log = logging.getLogger(__name__)
 
+STOP_DRAIN_SECONDS = 5.0
+
 
 class PodController:
     def __init__(
@@ -134,9 +136,13 @@ class PodController:
         self.ready.set()
         log.info("pod controller started", extra={"node": self.node_name, "pods": len(api_pods)})
 
-    async def stop(self) -> None:
+    async def stop(self, drain_seconds: float = STOP_DRAIN_SECONDS) -> None:
+        """Stop: workers finish the item in hand (up to ``drain_seconds``), nothing new starts."""
         for q in (self.sync_queue, self.delete_queue, self.status_queue):
             q.shutdown()
+        workers = [t for t in self._tasks if t.get_name().startswith("cvk-queue-")]
+        if workers:
+            await asyncio.wait(workers, timeout=drain_seconds)
         with contextlib.suppress(Exception):
             await self.informer.stop()
         with contextlib.suppress(Exception):
