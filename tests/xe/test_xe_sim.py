@@ -491,3 +491,27 @@ async def test_app_without_address_does_not_read_arp_every_pass(iosxe_sim_factor
         assert "podIP" not in rec.latest("noip")["status"]  # type: ignore[index]
     finally:
         await driver.close()
+
+
+async def test_container_logs_over_gnoi_file(iosxe_sim_factory: Callable[..., SimHandle]) -> None:
+    from cvk.config.spec import GnoiConfig
+    from cvk.driver.base import LogOptions
+
+    sim = iosxe_sim_factory(files=FILES, grpc=True)
+    driver, rec = await start_driver(sim, gnoi=GnoiConfig(port=sim.grpc_port, transport_security="tls"))
+    try:
+        p = pod("talky")
+        await driver.create_pod(p)
+        await wait_for(lambda: phase_of(rec, "talky") == "Running", what="Running")
+        sim.state.add_log(naming.app_id("talky", p["metadata"]["uid"], "app"), "hello from the app")
+        out = b"".join([chunk async for chunk in driver.container_logs("default", "talky", "app", LogOptions())])
+        assert b"hello from the app" in out
+        tail = b"".join(
+            [chunk async for chunk in driver.container_logs("default", "talky", "app", LogOptions(tail_lines=1))]
+        )
+        assert tail.strip().endswith(b"hello from the app") and tail.count(b"\n") == 1
+        with pytest.raises(NotFound):
+            async for _ in driver.container_logs("default", "talky", "nope", LogOptions()):
+                pass
+    finally:
+        await driver.close()

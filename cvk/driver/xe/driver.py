@@ -24,13 +24,16 @@ import logging
 import os
 import re
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cvk.config.spec import DeviceSpec
 from cvk.driver.base import (
     ContainerStats,
     Driver,
+    LogOptions,
     NodeResources,
     NodeStats,
     Pod,
@@ -61,8 +64,12 @@ from cvk.errors import (
     DeviceUnreachable,
     InvalidInput,
     NotFound,
+    NotSupported,
 )
 from cvk.transport.restconf import RestconfClient
+
+if TYPE_CHECKING:
+    from cvk.driver.xe.logs import DeviceFiles
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +160,8 @@ class XEDriver(Driver):
         self._cpu_seconds: dict[str, tuple[float, float]] = {}  # app -> (monotonic, core-nanoseconds)
         self._verification_disabled = False
         self._pass_lock = asyncio.Lock()
+        self._files: DeviceFiles | None = None
+        self._gnoi_pool: Any = None
 
     # ---- plumbing ----------------------------------------------------------------------------
     @property
@@ -202,6 +211,11 @@ class XEDriver(Driver):
         self._loop_task = None
         if self._client is not None:
             await self._client.close()
+        if self._gnoi_pool is not None:
+            with contextlib.suppress(Exception):
+                await self._gnoi_pool.close()
+            self._gnoi_pool = None
+            self._files = None
 
     def notify_pods(self, callback: PodCallback) -> None:
         self._callback = callback
@@ -343,6 +357,53 @@ class XEDriver(Driver):
             memory_available_bytes=available,
             pods=pods,
         )
+
+    async def container_logs(
+        self, namespace: str, pod: str, container: str, opts: LogOptions
+    ) -> AsyncIterator[bytes]:
+        """The app's IOx console log: ``app-hosting move`` of the log, read with gNOI File (logs.py)."""
+        from cvk.driver.xe.logs import read_app_logs
+
+        app_id = await self._app_of(namespace, pod, container)
+        async for chunk in read_app_logs(self.client, self._device_files(), app_id, opts):
+            yield chunk
+
+    async def _app_of(self, namespace: str, pod: str, container: str) -> str:
+        rec = self._find(namespace, pod)
+        if rec is None:
+            snap = await self.source.take(need_config=True, max_age=self.settings.poll_interval)
+            rec = self._orphan_record(snap, namespace, pod)
+        for c in rec.containers:
+            if c.name == container:
+                return c.app_id
+        raise NotFound(f"pod {namespace}/{pod} has no container {container!r}")
+
+    def _device_files(self) -> DeviceFiles:
+        """gNOI File access to the device (the SSH fallback needs SSH settings the spec does not carry)."""
+        if self._files is not None:
+            return self._files
+        from cvk.driver.xe.logs import DeviceFiles
+        from cvk.transport.grpc import ChannelPool, GnoiClient, grpc_config
+
+        ca_pem = self._ca_pem
+        if ca_pem is None and self.spec.tls.ca_file:
+            ca_pem = Path(self.spec.tls.ca_file).read_bytes()
+        cfg = grpc_config(
+            self.spec.address,
+            self.spec.username,
+            self.spec.password or "",
+            spec=self.spec.gnoi,
+            env=os.environ,
+            ca_pem=ca_pem,
+        )
+        if cfg is None:
+            raise NotSupported(
+                "container logs of IOS-XE apps are read over gNOI File, which CISCO_VK_GNOI_DISABLED turns off"
+            )
+        pool = ChannelPool(cfg)
+        self._gnoi_pool = pool
+        self._files = DeviceFiles(GnoiClient(pool), None)
+        return self._files
 
     # ---- pod lifecycle -----------------------------------------------------------------------
     async def create_pod(self, pod: Pod) -> None:
