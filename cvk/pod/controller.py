@@ -113,8 +113,7 @@ class PodController:
                 break
             except TimeoutError:
                 log.error(
-                    "pods bound to this node could not be listed yet; check the API server and RBAC "
-                    "(list/watch pods)",
+                    "pods bound to this node could not be listed yet; check the API server and RBAC (list/watch pods)",
                     extra={"node": self.node_name, "waited_s": self._opts.startup_timeout_seconds},
                 )
         if self._driver.supports_notify:
