@@ -281,3 +281,30 @@ async def test_cisco_vk_killed_during_activate_resumes_without_duplicates(
         rc = proc.terminate()
     assert rc == 0
     assert invalid_requests(sim) == []
+
+
+async def test_kubectl_logs_and_top_through_the_node(kubeapi: Any, iosxe_sim_factory: Callable[..., SimHandle]) -> None:
+    from cvk.config.spec import GnoiConfig
+
+    sim = iosxe_sim_factory(files=FILES, grpc=True)
+    kc = str(kubeapi.kubeconfig)
+    spec = xe_spec(sim, gnoi=GnoiConfig(port=sim.grpc_port, transport_security="tls"))
+    async with daemon(spec, fast_opts("xe-logs", kc, client_ca_file=str(kubeapi.client_ca_cert_file))):
+        await kubectl(kc, "apply", "-f", "-", stdin=manifest("web", "xe-logs"))
+        p = await running_pod(kc, "web")
+        app_id = naming.app_id("web", p["metadata"]["uid"], "app")
+        for i in range(3):
+            sim.state.add_log(app_id, f"served request {i}")
+        out = await kubectl(kc, "logs", "web")
+        assert "served request 2" in out
+        tail = await kubectl(kc, "logs", "web", "--tail=1")
+        assert tail.strip().endswith("served request 2") and len(tail.splitlines()) == 1
+
+        async def top() -> str:
+            out = await kubectl(kc, "top", "pod", "web", check=False)
+            return out if "web" in out else ""
+
+        assert "MEMORY" in await eventually(top, limit=30, what="kubectl top pod")
+        await gone(kc, "web")
+    # The log copies on the device are removed after each read.
+    assert not [f for f in sim.state.files if "log" in f]
