@@ -48,6 +48,7 @@ class FileService(file_grpc.FileServicer):  # type: ignore[misc]
         path = ""
         mode = 0o644
         buf = bytearray()  # the "temporary file": nothing lands on the device before the hash checks
+        sha256 = hashlib.sha256()  # hashed as it arrives, like a device writing to flash
         async for req in request_iterator:
             kind = req.WhichOneof("request")
             if kind == "open":
@@ -63,12 +64,14 @@ class FileService(file_grpc.FileServicer):  # type: ignore[misc]
                 if not path:
                     await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first message must be open")
                 buf += req.contents
+                sha256.update(req.contents)
             elif kind == "hash":
                 algo = _HASHES.get(req.hash.method)
                 if algo is None:
                     await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "unsupported hash method")
                     return file_pb2.PutResponse()
-                if algo(bytes(buf)).digest() != req.hash.hash:
+                digest = sha256.digest() if algo is hashlib.sha256 else algo(bytes(buf)).digest()
+                if digest != req.hash.hash:
                     await context.abort(grpc.StatusCode.DATA_LOSS, f"{path}: hash mismatch, file discarded")
                 try:
                     filesystem.write(self.gnxi.state, path, bytes(buf), mode)
