@@ -42,12 +42,6 @@ async def kubectl(kubeconfig: str, *args: str, stdin: str | None = None, check: 
     return out.decode()
 
 
-async def kubectl_json(kubeconfig: str, *args: str) -> dict[str, Any]:
-    value = json.loads(await kubectl(kubeconfig, *args, "-o", "json"))
-    assert isinstance(value, dict)
-    return value
-
-
 async def get_json(kubeconfig: str, *args: str) -> dict[str, Any] | None:
     """``kubectl get ... -o json``, None when the object does not exist."""
     out = await kubectl(kubeconfig, "get", *args, "-o", "json", "--ignore-not-found", check=True)
