@@ -361,3 +361,27 @@ async def test_run_until_stop_leaves_node_lease_and_apps(kubeapi: Any, tmp_path:
     assert await get_json(kc, "lease", "-n", "kube-node-lease", "sw7") is not None
     assert await get_json(kc, "pod", "web") is not None
     assert "web" in state.read_text()  # the app keeps running on the device
+
+
+async def test_deleted_node_is_registered_again(kubeapi: Any, tmp_path: Path) -> None:
+    kc = str(kubeapi.kubeconfig)
+    async with daemon(fake_spec(tmp_path / "fake.json"), fast_opts("sw8", kc, node_status_seconds=1.0)):
+        node = await get_json(kc, "node", "sw8")
+        assert node is not None
+        old_uid = node["metadata"]["uid"]
+        await kubectl(kc, "delete", "node", "sw8", "--wait=false")
+
+        async def back() -> dict[str, Any] | None:
+            n = await get_json(kc, "node", "sw8")
+            return n if n and n["metadata"]["uid"] != old_uid else None
+
+        n = await eventually(back, limit=20, what="node registered again")
+        assert (condition(n, "Ready") or {}).get("status") == "True"
+        assert {"key": "virtual-kubelet.io/provider", "value": "cisco", "effect": "NoSchedule"} in n["spec"]["taints"]
+
+        async def lease_owned() -> bool:
+            lease = await get_json(kc, "lease", "-n", "kube-node-lease", "sw8")
+            refs = ((lease or {}).get("metadata") or {}).get("ownerReferences") or []
+            return any(r.get("uid") == n["metadata"]["uid"] for r in refs)
+
+        await eventually(lease_owned, limit=20, what="lease owned by the new Node")
