@@ -308,3 +308,24 @@ async def test_kubectl_logs_and_top_through_the_node(kubeapi: Any, iosxe_sim_fac
         await gone(kc, "web")
     # The log copies on the device are removed after each read.
     assert not [f for f in sim.state.files if "log" in f]
+
+
+async def test_registry_image_fails_the_pod_with_a_clear_message(
+    kubeapi: Any, iosxe_sim_factory: Callable[..., SimHandle]
+) -> None:
+    sim = iosxe_sim_factory(files=FILES)
+    kc = str(kubeapi.kubeconfig)
+    async with daemon(xe_spec(sim), fast_opts("xe-img", kc)):
+        await kubectl(
+            kc, "apply", "-f", "-", stdin=manifest("bad", "xe-img", [{"name": "app", "image": "nginx:latest"}])
+        )
+
+        async def refused() -> dict[str, Any] | None:
+            p = await get_json(kc, "pod", "bad")
+            return p if ((p or {}).get("status") or {}).get("reason") == "ProviderFailed" else None
+
+        p = await eventually(refused, limit=30, what="pod ProviderFailed")
+        assert phase(p) == "Pending"  # restartPolicy Always: Pending with the reason (Failed for Never)
+        assert "nginx:latest" in p["status"]["message"] and "flash:" in p["status"]["message"]
+        assert sim.state.snapshot() == {}
+        assert [r for r in sim.requests() if r["method"] != "GET"] == []
