@@ -62,7 +62,7 @@ def _owner_ref(owner: Obj, api_version: str, kind: str) -> Obj:
 def _pod_ready(pod: Obj) -> bool:
     for c in (pod.get("status") or {}).get("conditions") or []:
         if c.get("type") == "Ready":
-            return c.get("status") == "True"
+            return bool(c.get("status") == "True")
     return False
 
 
@@ -307,7 +307,7 @@ class Controllers:
     def _create_pod(self, rs: Obj) -> None:
         template = copy.deepcopy((rs.get("spec") or {}).get("template") or {})
         md = template.get("metadata") or {}
-        pod = {
+        pod: Obj = {
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {
@@ -419,10 +419,13 @@ class Controllers:
 
     def _deployment_status(self, d: Obj, new_rs: Obj, old: list[Obj]) -> None:
         ns = d["metadata"]["namespace"]
-        all_rs = [self.store.get(RS_KEY, ns, rs["metadata"]["name"]) for rs in [new_rs, *old]]
-        all_rs = [rs for rs in all_rs if rs is not None]
+        found = [self.store.get(RS_KEY, ns, rs["metadata"]["name"]) for rs in [new_rs, *old]]
+        all_rs = [rs for rs in found if rs is not None]
         cur_new = all_rs[0] if all_rs and all_rs[0]["metadata"]["name"] == new_rs["metadata"]["name"] else new_rs
-        st = lambda rs, k: int((rs.get("status") or {}).get(k, 0))  # noqa: E731
+
+        def st(rs: Obj, k: str) -> int:
+            return int((rs.get("status") or {}).get(k, 0))
+
         replicas = sum(st(rs, "replicas") for rs in all_rs)
         ready = sum(st(rs, "readyReplicas") for rs in all_rs)
         available = sum(st(rs, "availableReplicas") for rs in all_rs)
@@ -435,7 +438,7 @@ class Controllers:
             prev = old_conds.get(ctype)
             status = "True" if ok else "False"
             if prev and prev.get("status") == status and prev.get("reason") == reason:
-                return prev
+                return dict(prev)
             ts = now()
             return {
                 "type": ctype,

@@ -173,7 +173,7 @@ class MetricsAPI:
                     "memory": _mem(sample.memory_bytes),
                 }
                 pods.setdefault((pns, pod), []).append({"name": container, "usage": usage})
-        items = []
+        items: list[Obj] = []
         for (pns, pod), containers in sorted(pods.items()):
             stored = self.server.store.get("/pods", pns, pod)
             if stored is None:

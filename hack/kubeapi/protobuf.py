@@ -105,13 +105,15 @@ def _fields(data: bytes) -> list[tuple[int, int, Any]]:
     while pos < len(data):
         key, pos = _varint(data, pos)
         num, wire = key >> 3, key & 7
+        val: int | bytes
         if wire == 0:
             val, pos = _varint(data, pos)
         elif wire == 2:
             n, pos = _varint(data, pos)
-            val = data[pos : pos + n]
-            if len(val) != n:
+            chunk = data[pos : pos + n]
+            if len(chunk) != n:
                 raise ProtobufError("truncated field")
+            val = chunk
             pos += n
         elif wire == 1:
             val, pos = data[pos : pos + 8], pos + 8

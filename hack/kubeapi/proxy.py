@@ -154,13 +154,13 @@ class KubeletProxy:
         for p in ("tailLines", "limitBytes", "sinceSeconds"):
             if q.get(p) is not None:
                 try:
-                    v = int(q[p])
+                    number = int(q[p])
                 except ValueError:
                     raise bad_request(f'PodLogOptions: {p}: invalid value "{q[p]}"') from None
                 lo = 0 if p == "tailLines" else 1
-                if v < lo:
+                if number < lo:
                     problems.append(
-                        f"{p}: Invalid value: {v}: must be greater than {'or equal to ' if lo == 0 else ''}0"
+                        f"{p}: Invalid value: {number}: must be greater than {'or equal to ' if lo == 0 else ''}0"
                     )
         if q.get("sinceSeconds") and q.get("sinceTime"):
             problems.append("sinceSeconds: Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified")
@@ -289,15 +289,15 @@ class KubeletProxy:
             status_line, *header_lines = head.decode("latin-1").split("\r\n")
             parts = status_line.split(" ", 2)
             status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 502
-            headers = [tuple(h.split(":", 1)) for h in header_lines if ":" in h]
+            headers = [(h.split(":", 1)[0], h.split(":", 1)[1]) for h in header_lines if ":" in h]
             if status != 101:
                 length = next((int(v) for k, v in headers if k.strip().lower() == "content-length"), None)
                 rest = await (reader.readexactly(length) if length is not None else reader.read(1 << 20))
-                resp = web.Response(status=status, body=rest)
+                refused = web.Response(status=status, body=rest)
                 for k, v in headers:
                     if k.strip().lower() not in _HOP and k.strip().lower() not in ("connection", "date", "server"):
-                        resp.headers.add(k.strip(), v.strip())
-                return resp
+                        refused.headers.add(k.strip(), v.strip())
+                return refused
             parser = _RawParser()
             protocol = request.protocol
             protocol.set_parser(parser)  # type: ignore[arg-type]

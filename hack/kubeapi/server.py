@@ -121,7 +121,8 @@ class KubeAPIServer:
         ssl_ctx = server_ssl_context(self.files)
         site = web.TCPSite(self._runner, self.host, self.port, ssl_context=ssl_ctx, reuse_address=True)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1]
         self.controllers.start()
         log.info("kubeapi emulator listening url=%s", self.url)
@@ -240,7 +241,8 @@ class KubeAPIServer:
         for rt in list(self.registry.all()):
             if rt.custom:
                 self.registry.remove_group_resource(rt.group, rt.plural)
-        for key in self.store.resource_keys():
+        keys: list[str] = self.store.resource_keys()
+        for key in keys:
             for obj in self.store.list(key):
                 if key == "/namespaces" and obj["metadata"]["name"] in (
                     "default",
@@ -478,10 +480,10 @@ class KubeAPIServer:
             self._authorize(request, "create", rt, ns, name, sub)
             return await self._evict(request, rt, ns_, name)
         verbs = {"GET": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
-        verb = verbs.get(method)
-        if verb is None or (sub and verb == "delete"):
+        method_verb = verbs.get(method)
+        if method_verb is None or (sub and method_verb == "delete"):
             raise method_not_allowed(f"the server does not allow this method on the requested resource ({rt.plural})")
-        self._authorize(request, verb, rt, ns, name, sub)
+        self._authorize(request, method_verb, rt, ns, name, sub)
         subresource = sub or None
         if method == "GET":
             if sub == "scale":

@@ -136,11 +136,10 @@ class Backend:
 
         md = obj.get("metadata") or {}
         obj["metadata"] = {k: v for k, v in md.items() if v is not None and v != [] and v != {}}
-        keep = {k: obj[k] for k in ("apiVersion", "kind", "metadata") if k in obj}
+        keep: dict[str, Any] = {k: obj[k] for k in ("apiVersion", "kind", "metadata") if k in obj}
         body = {k: v for k, v in obj.items() if k not in keep}
         result, errors = validate_and_default(obj, rt.schema, old=old)
-        result = dict(result)
-        result.update(keep)
+        result = {**result, **keep}
         warnings: list[str] = []
         unknown = [p for p in _pruned(body, {k: v for k, v in result.items() if k not in keep}, "")]
         if unknown and mode != "Ignore":

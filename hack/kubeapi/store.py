@@ -7,6 +7,7 @@ without copying. All methods run on the server's event loop thread.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import collections
 import dataclasses
 import logging
@@ -141,7 +142,7 @@ class Store:
     def count(self) -> int:
         return sum(len(v) for v in self._data.values())
 
-    def resource_keys(self) -> list[str]:
+    def resource_keys(self) -> builtins.list[str]:
         return [k for k, v in self._data.items() if v]
 
     # --- writes -----------------------------------------------------------------------------
@@ -158,11 +159,6 @@ class Store:
         k = obj_key(obj)
         old = self._data[key].pop(k, None)
         return self._emit(Event(int(obj["metadata"]["resourceVersion"]), DELETED, key, obj, old))
-
-    def drop_key(self, key: str) -> list[Obj]:
-        """Forget all objects of a resource (CRD deletion) without events; returns them."""
-        items = list(self._data.pop(key, {}).values())
-        return items
 
     def _emit(self, ev: Event) -> Event:
         if self._history.maxlen and len(self._history) == self._history.maxlen:
