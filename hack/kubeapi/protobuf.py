@@ -17,7 +17,8 @@ MAGIC = b"k8s\x00"
 
 # message -> field number -> (json name, type, sub-message)
 # types: s=string, b=bytes (base64 in JSON), i=varint int, t=bool, m=message, ss=map<string,string>,
-# sb=map<string,bytes>, rs=repeated string, rm=repeated message, time=metav1.Time
+# sb=map<string,bytes>, rs=repeated string, rm=repeated message, time=metav1.Time, i0=optional int
+# (kept when zero)
 _S: dict[str, dict[int, tuple[str, str, str]]] = {
     "TypeMeta": {1: ("apiVersion", "s", ""), 2: ("kind", "s", "")},
     "Unknown": {
@@ -77,9 +78,20 @@ _S: dict[str, dict[int, tuple[str, str, str]]] = {
         7: ("name", "s", ""),
     },
     "NonResourceAttributes": {1: ("path", "s", ""), 2: ("verb", "s", "")},
+    "Eviction": {1: ("metadata", "m", "ObjectMeta"), 2: ("deleteOptions", "m", "DeleteOptions")},
+    "DeleteOptions": {
+        1: ("gracePeriodSeconds", "i0", ""),
+        2: ("preconditions", "m", "Preconditions"),
+        3: ("orphanDependents", "t", ""),
+        4: ("propagationPolicy", "s", ""),
+        5: ("dryRun", "rs", ""),
+    },
+    "Preconditions": {1: ("uid", "s", ""), 2: ("resourceVersion", "s", "")},
 }
 
-SUPPORTED_KINDS = frozenset({"Namespace", "ConfigMap", "Secret", "ServiceAccount", "SelfSubjectAccessReview"})
+SUPPORTED_KINDS = frozenset(
+    {"Namespace", "ConfigMap", "Secret", "ServiceAccount", "SelfSubjectAccessReview", "Eviction", "DeleteOptions"}
+)
 
 
 class ProtobufError(ValueError):
@@ -125,6 +137,11 @@ def _fields(data: bytes) -> list[tuple[int, int, Any]]:
     return out
 
 
+def _signed(n: int) -> int:
+    """int64 fields are two's complement varints."""
+    return n - (1 << 64) if n >= 1 << 63 else n
+
+
 def _map_entry(data: bytes) -> tuple[str, bytes]:
     key, value = "", b""
     for num, _, val in _fields(data):
@@ -150,7 +167,9 @@ def _message(data: bytes, name: str) -> dict[str, Any]:
             out[field] = bytes(val)
         elif typ == "i":
             if val:
-                out[field] = int(val)
+                out[field] = _signed(int(val))
+        elif typ == "i0":  # optional int64: present even when zero
+            out[field] = _signed(int(val))
         elif typ == "t":
             out[field] = bool(val)
         elif typ == "m":

@@ -284,3 +284,12 @@ def test_project_manifests_apply(kubeapi: Any) -> None:
     out = kubeapi.kubectl("apply", "-f", str(REPO / "deploy" / "rbac")).stdout
     assert "clusterrole.rbac.authorization.k8s.io/" in out and "clusterrolebinding.rbac.authorization.k8s.io/" in out
     assert kubeapi.kubectl("get", "clusterroles", "-o", "name").stdout.strip()
+
+
+def test_drain_evicts_pods(kube: Any) -> None:
+    kube.kubectl("apply", "-f", "-", input=_pod_yaml("a", "n1"))
+    kube.kubectl("apply", "-f", "-", input=_pod_yaml("b", "n2"))
+    kube.server.create_object({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}})
+    kube.kubectl("drain", "n1", "--force", "--grace-period=0", "--timeout=20s")
+    assert kube.kubectl("get", "node", "n1", "-o", "jsonpath={.spec.unschedulable}").stdout == "true"
+    assert kube.kubectl("get", "pods", "-o", "name").stdout.split() == ["pod/b"]
