@@ -100,8 +100,8 @@ async def test_kubectl_logs_and_exec_on_the_simulated_switch(kubeapi, iosxe_sim_
     driver = SimAppDriver(sim, gnoi=True)
     server, client = await _cluster(kubeapi, driver)
 
-    async def kubectl(*args: str, check: bool = True) -> Any:
-        return await asyncio.to_thread(kubeapi.kubectl, *args, check=check)
+    async def kubectl(*args: str, check: bool = True, input: str | None = None, binary: str | None = None) -> Any:
+        return await asyncio.to_thread(kubeapi.kubectl, *args, check=check, input=input, binary=binary)
 
     try:
         r = await kubectl("logs", "web", "--tail=2")
@@ -115,6 +115,9 @@ async def test_kubectl_logs_and_exec_on_the_simulated_switch(kubeapi, iosxe_sim_
         assert r.returncode == 5, r.stderr
         r = await kubectl("exec", "web", "--", "hostname")
         assert r.stdout == "web1\n"
+        for binary in kubectl_binaries():  # SPDY (1.27) and WebSocket (newest) clients, stdin included
+            r = await kubectl("exec", "-i", "web", "--", "cat", input="typed on the laptop\n", binary=binary)
+            assert r.stdout == "typed on the laptop\n", binary
 
         proc = await asyncio.create_subprocess_exec(
             kubeapi.kubectl_path, "logs", "-f", "web", "--tail=1", env=kubeapi.env(),
