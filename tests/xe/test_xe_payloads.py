@@ -133,7 +133,15 @@ def test_access_with_vlan_carries_the_static_address_in_the_vlan_rule() -> None:
     assert e["application-network-resource"]["appintf-vlan-mode"] == "appintf-access"
     assert e["application-network-resource"]["appintf-access-interface-number"] == 2
     rule = e["appintf-vlan-rules"]["appintf-vlan-rule"][0]
-    assert rule == {"vlan-id": 20, "guest-interface": 2, "guest-ip": "192.168.10.2", "guest-ipnetmask": "255.255.255.0"}
+    assert rule == {
+        "vlan-id": 20,
+        "guest-interface": 2,
+        "guest-ip": "192.168.10.2",
+        "guest-ipnetmask": "255.255.255.0",
+        "mac-forward-enable": False,
+        "mirror-enable": False,
+        "mcast-enable": False,
+    }
 
 
 def test_trunk_vlan_rule_carries_the_flags() -> None:

@@ -13,11 +13,10 @@ VirtualPortGroup (``app-vnic gateway0 virtualportgroup <n> guest-interface <g>``
 
 AppGigabitEthernet
     access: ``appintf-vlan-mode`` = ``appintf-access``, ``appintf-access-interface-number`` = guest
-    interface; with ``vlanIf.vlan`` > 0 an ``appintf-vlan-rules/appintf-vlan-rule`` {vlan-id,
-    guest-interface[, guest-ip, guest-ipnetmask]}. Static addressing needs a VLAN rule.
-    trunk: ``appintf-vlan-mode`` = ``appintf-trunk``, ``appintf-guest-interface-number`` = guest
-    interface; with vlan > 0 a VLAN rule carrying ``mac-forward-enable``, ``mcast-enable``,
-    ``mirror-enable`` (and the static address); with vlan 0 the flags sit on the network resource.
+    interface; trunk: ``appintf-vlan-mode`` = ``appintf-trunk``, ``appintf-guest-interface-number`` =
+    guest interface. With ``vlanIf.vlan`` > 0 an ``appintf-vlan-rules/appintf-vlan-rule`` {vlan-id,
+    guest-interface, mac-forward-enable, mcast-enable, mirror-enable[, guest-ip, guest-ipnetmask]};
+    with vlan 0 the ``vlanIf`` flags sit on the network resource. Static addressing needs a VLAN rule.
     Static: the default gateway as for VirtualPortGroup (guest interfaces 0..3).
 
 Management (``app-vnic management guest-interface <g>``)
@@ -181,10 +180,10 @@ def network_config(iface: XEInterface | None, addr: StaticAddress | None) -> dic
         else:
             res["appintf-vlan-mode"] = "appintf-trunk"
             res["appintf-guest-interface-number"] = gi
-            if vlan == 0 and vif is not None:
-                res["mac-forward-enable"] = vif.mac_forwarding_enabled
-                res["mirror-enable"] = vif.mirror_enabled
-                res["mcast-enable"] = vif.multicast_enabled
+        if vlan == 0 and vif is not None:
+            res["mac-forward-enable"] = vif.mac_forwarding_enabled
+            res["mirror-enable"] = vif.mirror_enabled
+            res["mcast-enable"] = vif.multicast_enabled
         if addr is not None:
             res.update(_gateway_leaves(addr, gi))
         out["application-network-resource"] = res
@@ -193,7 +192,7 @@ def network_config(iface: XEInterface | None, addr: StaticAddress | None) -> dic
             if addr is not None:
                 rule["guest-ip"] = addr.ip
                 rule["guest-ipnetmask"] = addr.netmask
-            if ag.mode == AppGigMode.TRUNK and vif is not None:
+            if vif is not None:
                 rule["mac-forward-enable"] = vif.mac_forwarding_enabled
                 rule["mirror-enable"] = vif.mirror_enabled
                 rule["mcast-enable"] = vif.multicast_enabled
