@@ -33,6 +33,7 @@ from cvk.node import objects
 from cvk.node.lease import LeaseController
 from cvk.node.patch import status_patch
 from cvk.node.ping import PingController, PingResult
+from cvk.node.taint import set_outage_taint
 from cvk.options import RunOptions
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ class NodeController:
             may_renew=self._healthy,
         )
         self.status_writes = 0
+        self._taint_applied: bool | None = None  # None: not checked yet
 
     # ---- public ------------------------------------------------------------------------------
     @property
@@ -121,6 +123,7 @@ class NodeController:
         except BaseException:
             await self.stop()
             raise
+        await self._reconcile_taint()
         self._tasks.append(asyncio.create_task(self.lease.run(), name="cvk-node-lease"))
         self._tasks.append(asyncio.create_task(self._status_loop(), name="cvk-node-status"))
         self._ready.set()
@@ -219,6 +222,20 @@ class NodeController:
         except NotFoundError:
             await self._create()
 
+    async def _reconcile_taint(self) -> None:
+        """The device-outage taint follows the device (see ``cvk.node.taint``)."""
+        latest = self.ping.latest
+        if latest is None or not latest.healthy:
+            return
+        want = not latest.device_ok
+        if want == self._taint_applied:
+            return
+        try:
+            await set_outage_taint(self._client, self.node_name, want)
+            self._taint_applied = want
+        except ApiError as err:
+            log.warning("device outage taint not updated", extra={"node": self.node_name, "error": str(err)})
+
     async def _ensure_node_with_retries(self) -> None:
         """Register; API failures (unreachable, 5xx, RBAC) are retried with backoff, each logged."""
         delay = REGISTER_BASE_DELAY
@@ -263,8 +280,10 @@ class NodeController:
                 await self._refresh_resources()
             try:
                 await self.update_status()
+                await self._reconcile_taint()
             except NotFoundError:
                 log.warning("node was deleted, creating it again", extra={"node": self.node_name})
+                self._taint_applied = None
                 try:
                     await self._create()
                 except ApiError as err:

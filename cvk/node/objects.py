@@ -7,7 +7,8 @@ upstream-cvk.md 2.6 and its gaps 20/21, which we fix):
   ``kubernetes.io/os=linux``, ``kubernetes.io/arch``, the topology region/zone labels, the
   driver's device facts, then ``spec.labels`` (the operator's word wins);
 - taint ``virtual-kubelet.io/provider=cisco:NoSchedule`` plus ``spec.taints`` (create time only:
-  the node ``spec`` is never patched afterwards, vk-library behaviour 10);
+  the status patch never touches the ``spec``, vk-library behaviour 10; the one later spec change
+  is the device-outage taint of ``cvk.node.taint``);
 - capacity and allocatable from the driver with ``pods`` = ``spec.maxPods``;
 - addresses InternalIP (the kubelet API's address) and Hostname, and the kubelet API's real port in
   ``daemonEndpoints`` so the API server can reach logs/exec;

@@ -18,6 +18,7 @@ from cvk.node.controller import NodeController, NodePingFailed
 from cvk.node.lease import MAX_UPDATE_RETRIES, LeaseController
 from cvk.node.patch import status_patch
 from cvk.node.ping import PingController
+from cvk.node.taint import OUTAGE_TAINT_KEY, with_outage_taint
 from cvk.options import RunOptions
 from tests.daemon.fakes import FakeClient, SmallDriver, _strategic, until
 
@@ -259,8 +260,16 @@ async def test_controller_creates_node_then_patches_and_survives_outage() -> Non
         renewals = nc.lease.renewals
         await until(lambda: nc.lease.renewals > renewals + 1)  # the lease keeps renewing
         assert client.objects[paths.nodes("n1")]["status"]["capacity"]["cpu"] == "8"  # last known kept
+
+        def taint_keys() -> list[str]:
+            return [t["key"] for t in client.objects[paths.nodes("n1")]["spec"]["taints"]]
+
+        await until(lambda: OUTAGE_TAINT_KEY in taint_keys())
+        assert "virtual-kubelet.io/provider" in taint_keys()
         driver.down = False
         await until(lambda: cond("DeviceReachable")["status"] == "True")
+        await until(lambda: OUTAGE_TAINT_KEY not in taint_keys())
+        assert "virtual-kubelet.io/provider" in taint_keys()
     finally:
         await nc.stop()
     assert paths.nodes("n1") in client.objects and not client.verbs("DELETE")
@@ -329,3 +338,13 @@ async def test_registration_retries_api_failures() -> None:
     await asyncio.wait_for(start, 5)
     await nc.stop()
     assert paths.nodes("n1") in client.objects
+
+
+def test_outage_taint_list() -> None:
+    theirs = [{"key": "x", "effect": "NoExecute"}]
+    added = with_outage_taint(theirs, True)
+    assert added is not None and added[0] == theirs[0]
+    assert added[1]["key"] == OUTAGE_TAINT_KEY and added[1]["effect"] == "NoSchedule" and added[1]["timeAdded"]
+    assert with_outage_taint(added, True) is None
+    assert with_outage_taint(added, False) == theirs
+    assert with_outage_taint(theirs, False) is None

@@ -119,6 +119,14 @@ async def test_device_outage_keeps_pods_running_and_recovery_clears(kubeapi: Any
         node = await get_json(kc, "node", "sw2")
         assert (condition(node, "Ready") or {}).get("status") == "True"
 
+        async def outage_taint() -> bool:
+            n = await get_json(kc, "node", "sw2")
+            return any(
+                t["key"] == "cisco-vk.io/device-unreachable" for t in (n or {}).get("spec", {}).get("taints", [])
+            )
+
+        await eventually(outage_taint, what="device-unreachable taint")
+
         async def pod_marked() -> dict[str, Any] | None:
             p = await get_json(kc, "pod", "app")
             pc = condition(p, "DeviceReachable")
@@ -134,6 +142,11 @@ async def test_device_outage_keeps_pods_running_and_recovery_clears(kubeapi: Any
             return (condition(await get_json(kc, "node", "sw2"), "DeviceReachable") or {}).get("status") == "True"
 
         await eventually(node_cond_true, what="node DeviceReachable=True")
+
+        async def no_outage_taint() -> bool:
+            return not await outage_taint()
+
+        await eventually(no_outage_taint, what="device-unreachable taint removed")
 
         async def pod_cleared() -> dict[str, Any] | None:
             p = await get_json(kc, "pod", "app")
