@@ -22,27 +22,24 @@ import dataclasses
 import ipaddress
 import logging
 import os
-import re
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cvk.config.spec import DeviceSpec
 from cvk.driver.base import (
-    ContainerStats,
     Driver,
     LogOptions,
     NodeResources,
     NodeStats,
     Pod,
     PodCallback,
-    PodStats,
     PodStatus,
 )
 from cvk.driver.xe import naming, network, paths
 from cvk.driver.xe.ipam import StaticAllocator
+from cvk.driver.xe.node import UsageMeter, node_resources_from
 from cvk.driver.xe.oper import (
     ERROR,
     EXITED,
@@ -73,7 +70,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_LABEL_VALUE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 @dataclasses.dataclass
@@ -119,10 +115,6 @@ def _is_ip(value: str) -> bool:
     return True
 
 
-def _label_value(value: str) -> str:
-    return _LABEL_VALUE.sub("_", value)[:63].strip("._-")
-
-
 class XEDriver(Driver):
     def __init__(
         self,
@@ -156,8 +148,7 @@ class XEDriver(Driver):
             field, _, message = str(e).partition(": ")
             raise ConfigError(f"device.{field}", message) from e
         self._closed = False
-        self._started = datetime.now(UTC)
-        self._cpu_seconds: dict[str, tuple[float, float]] = {}  # app -> (monotonic, core-nanoseconds)
+        self._meter = UsageMeter()
         self._verification_disabled = False
         self._pass_lock = asyncio.Lock()
         self._files: DeviceFiles | None = None
@@ -241,122 +232,18 @@ class XEDriver(Driver):
 
     async def node_resources(self) -> NodeResources:
         snap = await self.source.take(max_age=self.settings.poll_interval)
-        res = snap.oper.resources
-        pods = str(self.spec.max_pods)
-        capacity: dict[str, str] = {"pods": pods}
-        allocatable: dict[str, str] = {"pods": pods}
-        if res is not None:
-            ours = {c.app_id for r in self._pods.values() for c in r.containers} | {
-                ident.app_id for ident in self._identities(snap)
-            }
-            used_cpu = sum(a.cpu_units for a in snap.oper.apps.values() if a.name in ours)
-            used_mem = sum(a.memory_mb for a in snap.oper.apps.values() if a.name in ours)
-            used_disk = sum(a.disk_mb for a in snap.oper.apps.values() if a.name in ours)
-            capacity.update(
-                {
-                    "cpu": f"{res.cpu_quota_units}m",
-                    "memory": f"{res.memory_quota_mb}Mi",
-                    "ephemeral-storage": f"{res.storage_quota_mb}Mi",
-                }
-            )
-            # The scheduler subtracts our pods itself: allocatable is what is free for cisco-vk,
-            # i.e. what the device has available plus what our own apps hold.
-            allocatable.update(
-                {
-                    "cpu": f"{min(res.cpu_quota_units, res.cpu_available_units + used_cpu)}m",
-                    "memory": f"{min(res.memory_quota_mb, res.memory_available_mb + used_mem)}Mi",
-                    "ephemeral-storage": f"{min(res.storage_quota_mb, res.storage_available_mb + used_disk)}Mi",
-                }
-            )
-        node_info: dict[str, str] = {"operatingSystem": "linux"}
-        labels: dict[str, str] = {"cisco.vk/driver": "XE"}
-        annotations: dict[str, str] = {}
-        hostname = next((n.host_name for n in reversed(snap.oper.notifications) if n.host_name), "")
-        if hostname:
-            annotations["cisco.vk/hostname"] = hostname
+        ours = {c.app_id for r in self._pods.values() for c in r.containers}
+        ours |= {ident.app_id for ident in self._identities(snap)}
         try:
             hw = parse_hardware(await self.client.get(paths.HARDWARE))
         except NotFound:
             hw = None
-        if hw is not None:
-            if hw.version:
-                node_info["kernelVersion"] = hw.version
-                node_info["containerRuntimeVersion"] = f"iox://{hw.version}"
-                labels["cisco.vk/ios-xe-version"] = _label_value(hw.version)
-            if hw.software_version:
-                node_info["osImage"] = hw.software_version.splitlines()[0][:200]
-                annotations["cisco.vk/software-version"] = hw.software_version
-            if hw.serial:
-                node_info["machineID"] = hw.serial
-                node_info["systemUUID"] = hw.serial
-                annotations["cisco.vk/serial-number"] = hw.serial
-            if hw.part_number:
-                labels["cisco.vk/model"] = _label_value(hw.part_number)
-                annotations["cisco.vk/product-id"] = hw.part_number
-            if hw.boot_time:
-                node_info["bootID"] = hw.boot_time
-        if snap.oper.iox_enabled is not None:
-            annotations["cisco.vk/iox-enabled"] = str(snap.oper.iox_enabled).lower()
-        return NodeResources(
-            capacity=capacity, allocatable=allocatable, node_info=node_info, labels=labels, annotations=annotations
-        )
+        return node_resources_from(snap, hw, max_pods=self.spec.max_pods, ours=ours)
 
     async def stats(self) -> NodeStats:
-        """Per-app CPU and memory from app-hosting oper data (``utilization``), for /stats/summary.
-
-        CPU: ``actual-application-util`` is a percentage of the app's reserved CPU units (millicores);
-        memory: ``memory-used`` in KB unless the device states a unit. Cumulative CPU time is
-        integrated by the driver between reads.
-        """
+        """CPU and memory of every running app, from the shared snapshot (see node.UsageMeter)."""
         snap = await self.source.take(max_age=self.settings.poll_interval)
-        now = time.monotonic()
-        pods: list[PodStats] = []
-        total_cpu = total_cpu_s = total_mem = 0
-        for rec in self._pods.values():
-            containers = []
-            for c in rec.containers:
-                app = snap.oper.apps.get(c.app_id)
-                if app is None or app.state != RUNNING:
-                    self._cpu_seconds.pop(c.app_id, None)
-                    continue
-                nano_cores = int(app.cpu_util * app.cpu_units * 1_000_000 / 100)
-                last_t, acc = self._cpu_seconds.get(c.app_id, (now, 0.0))
-                acc += nano_cores * (now - last_t)
-                self._cpu_seconds[c.app_id] = (now, acc)
-                mem = _memory_bytes(app.memory_used)
-                containers.append(
-                    ContainerStats(
-                        name=c.name,
-                        start_time=_parse_time(c.started_at) or self._started,
-                        cpu_usage_nano_cores=nano_cores,
-                        cpu_usage_core_nano_seconds=int(acc),
-                        memory_working_set_bytes=mem,
-                        memory_usage_bytes=mem,
-                    )
-                )
-                total_cpu += nano_cores
-                total_cpu_s += int(acc)
-                total_mem += mem
-            if containers:
-                pods.append(
-                    PodStats(
-                        namespace=rec.namespace,
-                        name=rec.name,
-                        uid=rec.uid,
-                        start_time=_parse_time(rec.start_time) or self._started,
-                        containers=containers,
-                    )
-                )
-        res = snap.oper.resources
-        available = res.memory_available_mb * 2**20 if res is not None else 0
-        return NodeStats(
-            start_time=self._started,
-            cpu_usage_nano_cores=total_cpu,
-            cpu_usage_core_nano_seconds=total_cpu_s,
-            memory_working_set_bytes=total_mem,
-            memory_available_bytes=available,
-            pods=pods,
-        )
+        return self._meter.stats(snap, list(self._pods.values()))
 
     async def container_logs(
         self, namespace: str, pod: str, container: str, opts: LogOptions
@@ -903,27 +790,6 @@ class XEDriver(Driver):
                 log.exception("pod status callback failed pod=%s", rec.key)
         self._pods.pop(rec.uid, None)
         rec.gone.set()
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-_MEM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]?)(?:i?B)?\s*$", re.I)
-
-
-def _memory_bytes(text: str) -> int:
-    """``memory-used`` as bytes: a bare number is KB; ``K``/``M``/``G`` (with or without ``B``) honoured."""
-    m = _MEM.match(text or "")
-    if not m:
-        return 0
-    scale = {"": 1024, "K": 1024, "M": 2**20, "G": 2**30}[m.group(2).upper()]
-    return int(float(m.group(1)) * scale)
 
 
 def _now_str() -> str:
