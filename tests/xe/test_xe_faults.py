@@ -87,6 +87,15 @@ async def test_cisco_vk_restart_during_activate_resumes(iosxe_sim_factory: Calla
         assert list(apps_on(sim)) == [app_id]
         assert _installs(sim, app_id) == 1
         assert rec2.latest("resume")["status"]["startTime"] == restored["status"]["startTime"]  # type: ignore[index]
+        first = rec2.latest("resume")["status"]  # type: ignore[index]
+        # Adopting again with the status the API now holds changes nothing: no push, no API write.
+        driver3, rec3 = await start_driver(sim)
+        try:
+            await driver3.create_pod(dict(p, status=first))
+            await wait_for(lambda: rec3.latest("resume") is not None, what="adopted status")
+            assert rec3.latest("resume")["status"] == first  # type: ignore[index]
+        finally:
+            await driver3.close()
         await _delete_and_check_clean(driver2, p, sim)
     finally:
         await driver2.close()

@@ -88,6 +88,9 @@ class DeviceFiles:
                 raise NotFound(f"{path}: {msg}")
             raise DeviceRejected(f"reading {path} failed: {msg}", device_message=msg)
         self.via = "ssh"
+        if out.truncated:
+            log.warning("device file read over SSH was cut at the output bound path=%s bytes=%d", path,
+                        len(out.text))
         return out.text.encode()
 
     async def remove(self, path: str) -> None:

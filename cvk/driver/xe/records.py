@@ -155,6 +155,11 @@ def build_pod_record(spec: DeviceSpec, pod: Pod, *, static_ready: bool) -> PodRe
         )
     status = pod.get("status") or {}
     _adopt_status(records, status)
+    clock = ConditionClock()
+    for cond in status.get("conditions") or []:
+        # Keep the transition times the API already shows, so an adopted pod causes no status write.
+        if isinstance(cond, dict) and cond.get("type") and cond.get("lastTransitionTime"):
+            clock.since[str(cond["type"])] = (str(cond.get("status")), str(cond["lastTransitionTime"]))
     return PodRecord(
         uid=meta["uid"],
         namespace=meta["namespace"],
@@ -163,6 +168,7 @@ def build_pod_record(spec: DeviceSpec, pod: Pod, *, static_ready: bool) -> PodRe
         containers=records,
         restart_policy=str(pod_spec.get("restartPolicy") or "Always"),
         start_time=str(status.get("startTime") or now_rfc3339()),
+        clock=clock,
     )
 
 
