@@ -29,6 +29,9 @@ log = logging.getLogger("cvk.controller")
 Obj = dict[str, Any]
 RENDERED_HASH = "cisco.vk/rendered-hash"
 SA_MISSING = "ServiceAccountMissing"
+OBJECT_CONFLICT = "ObjectConflict"
+# Problems that depend on objects the controller does not watch: looked at again periodically.
+RECHECK_REASONS = frozenset({SA_MISSING, OBJECT_CONFLICT, "NodeNameConflict"})
 
 
 class Client(Protocol):
@@ -70,6 +73,14 @@ def _parse_time(ts: str) -> float:
     return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
 
 
+class Blocked(Exception):
+    """The pass cannot go on for a reason the user must fix (reported as a condition)."""
+
+    def __init__(self, condition: Condition) -> None:
+        super().__init__(condition.message)
+        self.condition = condition
+
+
 class DeviceReconciler:
     """Reconciles CiscoDevices. ``devices`` lists every known CiscoDevice (the informer cache), for
     the cross-namespace node-name uniqueness check."""
@@ -96,24 +107,27 @@ class DeviceReconciler:
             meta["finalizers"] = [*(meta.get("finalizers") or []), render.FINALIZER]
             device = await self.client.replace(device_path(namespace, name), device)
 
-        problem = await self._validate(device)
+        node = await self._get_or_none(paths.nodes(render.node_name(device)))
+        problem = await self._validate(device, node)
+        if problem is None:
+            try:
+                credential_rv = await self._apply_credentials(device)
+                await self._apply(render.render_configmap(device),
+                                  paths.configmaps(namespace, render.configmap_name(device)), device)
+                deployment = await self._apply(
+                    render.render_deployment(device, self.opts.render, credential_rv),
+                    paths.deployments(namespace, render.deployment_name(device)), device)
+            except Blocked as blocked:
+                problem = blocked.condition
         if problem:
             self._event_once(device, "Warning", problem.reason, problem.message)
             await self._write_status(device, Observed(spec_error=problem))
-            return self.opts.recheck_seconds if problem.reason == SA_MISSING else None
-
-        credential_rv = await self._apply_credentials(device)
-        await self._apply(render.render_configmap(device),
-                          paths.configmaps(namespace, render.configmap_name(device)), device)
-        deployment = await self._apply(
-            render.render_deployment(device, self.opts.render, credential_rv),
-            paths.deployments(namespace, render.deployment_name(device)), device)
-        node = await self._get_or_none(paths.nodes(render.node_name(device)))
+            return self.opts.recheck_seconds if problem.reason in RECHECK_REASONS else None
         await self._write_status(device, Observed(deployment=deployment, node=node))
         return None
 
     # ---- validation ----------------------------------------------------------------------
-    async def _validate(self, device: Obj) -> Condition | None:
+    async def _validate(self, device: Obj, node: Obj | None) -> Condition | None:
         from cvk.config.loader import parse_device_spec  # the loader cisco-vk run uses
 
         spec = device.get("spec") or {}
@@ -149,6 +163,11 @@ class DeviceReconciler:
         conflict = self._node_name_conflict(device)
         if conflict:
             return Condition(RECONCILED, "False", "NodeNameConflict", conflict)
+        if node is not None and not render.is_cisco_vk_node(node):
+            mine = render.node_name(device)
+            return Condition(RECONCILED, "False", "NodeNameConflict",
+                             f"spec.nodeName: Node {mine} already exists and is not run by cisco-vk; set a "
+                             f"spec.nodeName no other Node uses")
         return None
 
     def _node_name_conflict(self, device: Obj) -> str | None:
@@ -190,10 +209,17 @@ class DeviceReconciler:
             try:
                 created = await self.client.create(collection, desired)
             except AlreadyExistsError:
-                return await self.client.get(path)
-            self.recorder.event(device, "Normal", "Created",
-                                f"created {desired['kind']} {desired['metadata']['name']}")
-            return created
+                live = await self.client.get(path)
+            else:
+                self.recorder.event(device, "Normal", "Created",
+                                    f"created {desired['kind']} {desired['metadata']['name']}")
+                return created
+        if not render.controlled_by(live, device):
+            meta = desired["metadata"]
+            raise Blocked(Condition(
+                RECONCILED, "False", OBJECT_CONFLICT,
+                f"metadata.name: {desired['kind']} {meta['name']} already exists in namespace {meta['namespace']} "
+                f"and does not belong to this CiscoDevice; delete or rename it, or rename the CiscoDevice"))
         if (live["metadata"].get("annotations") or {}).get(RENDERED_HASH) == digest:
             return live
         desired["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
@@ -249,6 +275,15 @@ class DeviceReconciler:
         timeout = self.opts.cleanup_timeout_seconds
         poll = min(self.opts.poll_seconds, 1.0)
 
+        live_node = await self._get_or_none(paths.nodes(node))
+        if self._node_name_conflict(device) or (live_node is not None and not render.is_cisco_vk_node(live_node)):
+            # The node name belongs to another CiscoDevice or to a Node cisco-vk does not run: this
+            # device never served it, so its pods, Node and Lease are not ours to remove.
+            await self._delete(paths.deployments(ns, render.deployment_name(device)))
+            self.recorder.event(device, "Normal", "Removed", f"node {node} belongs to another owner; left as is")
+            await self._remove_finalizer(ns, name)
+            return None
+
         pods = (await self.client.list(paths.pods(), field_selector=f"spec.nodeName={node}")).get("items", [])
         if pods and elapsed <= timeout:
             for pod in pods:
@@ -285,12 +320,18 @@ class DeviceReconciler:
         await self._delete(paths.leases("kube-node-lease", node))
         self.recorder.event(device, "Normal", "Removed", f"node {node} and its lease removed")
         log.info("device removed device=%s/%s node=%s", ns, name, node)
-        fresh = await self.client.get(device_path(ns, name))
+        await self._remove_finalizer(ns, name)
+        return None
+
+    async def _remove_finalizer(self, ns: str, name: str) -> None:
+        try:
+            fresh = await self.client.get(device_path(ns, name))
+        except NotFoundError:
+            return
         fresh["metadata"]["finalizers"] = [f for f in fresh["metadata"].get("finalizers") or []
                                            if f != render.FINALIZER]
         with contextlib.suppress(NotFoundError):
             await self.client.replace(device_path(ns, name), fresh)
-        return None
 
     async def _delete(self, path: str, *, grace: int | None = None, propagation: str | None = None) -> None:
         with contextlib.suppress(NotFoundError):

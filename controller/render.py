@@ -32,6 +32,9 @@ DEVICE_LABEL = "cisco.vk/device"
 MANAGED_BY = "cisco-vk-controller"
 PASSWORD_ENV = "CVK_DEVICE_PASSWORD"
 KUBELET_PORT = 10250
+# cisco-vk marks the Nodes it registers with this annotation (cvk/node/objects.py node_annotations);
+# the controller never adopts, nor deletes, a Node without it.
+CVK_NODE_ANNOTATION = "cisco-vk.io/driver"
 VK_TERMINATION_GRACE_SECONDS = 30  # cisco-vk's own shutdown (stops its loops, releases the node)
 
 
@@ -47,6 +50,19 @@ class RenderOptions:
 def node_name(device: Obj) -> str:
     spec = device.get("spec") or {}
     return str(spec.get("nodeName") or device["metadata"]["name"])
+
+
+def is_cisco_vk_node(node: Obj) -> bool:
+    return CVK_NODE_ANNOTATION in ((node.get("metadata") or {}).get("annotations") or {})
+
+
+def controlled_by(obj: Obj, device: Obj) -> bool:
+    """Whether ``obj`` belongs to this device, or to an earlier CiscoDevice of the same name (whose
+    objects the garbage collector has not removed yet: the new device adopts them)."""
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("controller") and ref.get("kind") == KIND and ref.get("name") == device["metadata"]["name"]:
+            return True
+    return False
 
 
 def configmap_name(device: Obj) -> str:

@@ -180,7 +180,7 @@ class Cluster:
             live = await self.client.create(paths.nodes(), {
                 "apiVersion": "v1", "kind": "Node",
                 "metadata": {"name": node, "labels": {"type": "virtual-kubelet", "cisco.vk/model": "FAKE-8000V"},
-                             "annotations": {"cisco.vk/serial-number": "FAKE123",
+                             "annotations": {"cisco-vk.io/driver": "FAKE", "cisco.vk/serial-number": "FAKE123",
                                              "cisco.vk/software-version": "17.15.1"}},
                 "spec": {}})
         live["status"] = {"conditions": conditions}

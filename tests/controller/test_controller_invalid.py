@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 
+from controller.reconcile import device_path
+from cvk.kube import paths
+
 from .harness import NS, SECRET, Cluster, condition, controller_env, eventually, fake_device
 
 
@@ -84,3 +87,60 @@ async def test_node_name_conflict_across_namespaces(kubeapi: Any) -> None:
         await cluster.client.delete(f"/apis/cisco.vk/v1alpha1/namespaces/{NS}/ciscodevices/first")
         await eventually(lambda: cluster.deployment("second", "other"), within=20,
                          what="the second device's Deployment once the name is free")
+
+
+async def test_a_node_that_cisco_vk_does_not_run_is_never_taken_over(kubeapi: Any) -> None:
+    async with controller_env(kubeapi, recheck_seconds=0.5) as (cluster, _running):
+        await cluster.client.create(paths.nodes(), {"apiVersion": "v1", "kind": "Node",
+                                                    "metadata": {"name": "worker-1"}, "spec": {}})
+        await cluster.client.create(paths.pods("default"), {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"nodeName": "worker-1", "containers": [{"name": "c", "image": "nginx"}]}})
+        await cluster.create_device(fake_device("worker-1"))
+        device = await _reported(cluster, "worker-1", "NodeNameConflict")
+        assert condition(device, "Reconciled")["message"].startswith("spec.nodeName: Node worker-1 already exists")
+        # Deleting the device leaves the Node and its pods alone.
+        await cluster.client.delete(device_path(NS, "worker-1"))
+        await eventually(lambda: _absent(cluster, device_path(NS, "worker-1")), what="the device to go")
+        assert await cluster.get(paths.nodes("worker-1")) is not None
+        pod = await cluster.get(paths.pods("default", "web"))
+        assert pod is not None and not pod["metadata"].get("deletionTimestamp")
+
+
+async def test_deleting_the_losing_device_of_a_name_conflict_leaves_the_winner_alone(kubeapi: Any) -> None:
+    async with controller_env(kubeapi) as (cluster, _running):
+        await cluster.namespace("other")
+        await cluster.secret(ns="other")
+        await cluster.create_device(fake_device("first", nodeName="edge-1"))
+        await cluster.make_vk_pod_ready("first")
+        await cluster.put_node("edge-1")
+        await cluster.client.create(paths.pods(NS), {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "app", "namespace": NS},
+            "spec": {"nodeName": "edge-1", "containers": [{"name": "c", "image": "busybox"}]}})
+        await cluster.create_device(fake_device("second", ns="other", nodeName="edge-1"))
+        await _reported(cluster, "second", "NodeNameConflict", ns="other")
+        await cluster.client.delete(device_path("other", "second"))
+        await eventually(lambda: _absent(cluster, device_path("other", "second")), what="the loser to go")
+        assert await cluster.get(paths.nodes("edge-1")) is not None
+        pod = await cluster.get(paths.pods(NS, "app"))
+        assert pod is not None and not pod["metadata"].get("deletionTimestamp")
+        assert await cluster.deployment("first") is not None
+
+
+async def test_an_object_of_someone_else_in_the_way_is_reported_not_overwritten(kubeapi: Any) -> None:
+    async with controller_env(kubeapi, recheck_seconds=0.5) as (cluster, _running):
+        await cluster.client.create(paths.configmaps(NS), {"apiVersion": "v1", "kind": "ConfigMap",
+                                                           "metadata": {"name": "sw5-config"},
+                                                           "data": {"mine": "yes"}})
+        await cluster.create_device(fake_device("sw5"))
+        device = await _reported(cluster, "sw5", "ObjectConflict")
+        assert condition(device, "Reconciled")["message"].startswith("metadata.name: ConfigMap sw5-config")
+        cm = await cluster.get(paths.configmaps(NS, "sw5-config"))
+        assert cm is not None and cm["data"] == {"mine": "yes"}
+        # Once it is out of the way, the device is served.
+        await cluster.client.delete(paths.configmaps(NS, "sw5-config"))
+        await eventually(lambda: cluster.deployment("sw5"), what="the Deployment after the conflict is gone")
+
+
+async def _absent(cluster: Cluster, path: str) -> bool:
+    return await cluster.get(path) is None
