@@ -265,8 +265,16 @@ class PodStatusManager:
             return
         if is_terminal(api_pod):
             return
+        retry: Exception | None = None
         if st.refresh:
-            await self._refresh(key, st)
+            retry = await self._refresh(key, st)
+        try:
+            await self._sync_known(key, api_pod, st)
+        finally:
+            if retry is not None:
+                raise retry  # the queue reads the device again with backoff
+
+    async def _sync_known(self, key: str, api_pod: Pod, st: _State) -> None:
         if st.provider_deletion and not is_deleting(api_pod):
             await self._provider_deletion(key, api_pod, st)
         desired = desired_status(api_pod.get("status"), st.provider_status, st.outage)
@@ -282,26 +290,28 @@ class PodStatusManager:
             return
         await self._write(key, api_pod, desired, st)
 
-    async def _refresh(self, key: str, st: _State) -> None:
+    async def _refresh(self, key: str, st: _State) -> Exception | None:
+        """Read the pod's status from the driver; returns the error to retry with, if any."""
         ns, name = split_key(key)
         try:
             status = await self._driver.get_pod_status(ns, name)
         except NotFound:
             st.refresh = False
             st.outage = None
-            return
+            return None
         except (DeviceUnreachable, DeviceAuthError) as err:
-            # Down again: report it now (refresh stays pending for the next recovery).
+            # Unavailable (again, or the driver has not caught up yet): report it now, read again later.
             log.info("status refresh failed: device unavailable", extra={"pod": key, "error": str(err)})
             since = st.outage.since if st.outage is not None else time.time()
             st.outage = Outage(device_reason(err), f"{type(err).__name__}: {err}", since)
-            return
+            return err
         except DeviceError as err:
             log.info("status refresh failed", extra={"pod": key, "error": str(err)})
             raise
         st.provider_status = copy.deepcopy(status)
         st.outage = None
         st.refresh = False
+        return None
 
     async def _provider_deletion(self, key: str, api_pod: Pod, st: _State) -> None:
         """Behaviour 40: the driver deleted the pod (eviction); delete the API pod as well."""

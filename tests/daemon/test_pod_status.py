@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from cvk.errors import DeviceUnreachable
 from cvk.kube import paths
 from cvk.pod.poll import StatusPoller
 from cvk.pod.status import (
@@ -208,7 +211,8 @@ async def test_refresh_while_device_down_reports_the_outage() -> None:
     await h.driver.create_pod(pod())
     h.driver.down = True
     h.mgr.recover("default/web")
-    await h.drain()
+    with pytest.raises(DeviceUnreachable):  # reported now, and the queue reads the device again
+        await h.drain()
     st = h.api_status()
     assert st["phase"] == "Running"
     assert {c["type"]: c["reason"] for c in st["conditions"]}[COND_DEVICE] == "DeviceUnreachable"
