@@ -104,14 +104,25 @@ def test_bad_input_is_rejected_before_any_session() -> None:
 
 def test_stream_holds_back_only_what_may_be_a_marker() -> None:
     s = _Stream(b"dev", with_marker=True)
-    assert s.feed(b"abc\r\n") == b"abc"
+    assert s.feed(b"abc\r\n") == b"abc"  # the newline may be printf's, before the marker
     assert s.feed(b"\r\n@@CVK") == b"\r\n"
     assert s.feed(b"-RC=7\r\n") == b""
     assert s.ended and s.rc == 7
+    s = _Stream(b"dev", with_marker=True)
+    assert s.feed(b"one\r\ntwo") == b"one\r\ntwo"
+    assert s.feed(b"\r\n\r\n@@CVK-RC=0\r\n") == b"\r\n"
+    assert s.rc == 0
+
+
+def test_stream_ends_at_the_prompt_and_passes_whole_lines() -> None:
     s = _Stream(b"dev", with_marker=False)
+    assert s.feed(b"console line\r\n") == b"console line\r\n"  # nothing held: kubectl sees the line now
     assert s.feed(b"prompt-like dev>\r\nmore") == b"prompt-like dev>\r\nmore"
-    assert s.feed(b"\r\ndev#") == b""
+    assert s.feed(b"\r\nde") == b"\r\n"
+    assert s.feed(b"v#") == b""
     assert s.ended and s.rc is None
+    s = _Stream(b"dev", with_marker=False)
+    assert s.feed(b"devices are fine\n") == b"devices are fine\n"
 
 
 async def test_attach_streams_console_and_detaches(sim) -> None:  # type: ignore[no-untyped-def]

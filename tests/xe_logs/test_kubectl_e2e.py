@@ -131,6 +131,26 @@ async def test_kubectl_logs_and_exec_on_the_simulated_switch(kubeapi, iosxe_sim_
         finally:
             proc.kill()
             await proc.wait()
+        proc = await asyncio.create_subprocess_exec(
+            kubeapi.kubectl_path, "attach", "web", env=kubeapi.env(),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            assert proc.stdout is not None
+            seen = b""
+            while b"hello 2" not in seen:
+                try:
+                    seen += await asyncio.wait_for(proc.stdout.readline(), 10)
+                except TimeoutError:
+                    proc.kill()
+                    raise AssertionError((seen, await proc.stderr.read())) from None
+            sim.state.add_log("web1", "console line")
+            while b"console line" not in seen:
+                seen += await asyncio.wait_for(proc.stdout.readline(), 30)
+            assert b"Connected to appliance" not in seen
+        finally:
+            proc.kill()
+            await proc.wait()
         assert not [f for f in sim.state.files if "iox_" in f]  # every log copy was removed
         expected = "gnoi" if platform == "C8000V" else "ssh"
         assert driver.files.via == expected

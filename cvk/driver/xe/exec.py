@@ -58,7 +58,11 @@ def _check_appid(appid: str) -> None:
 
 
 class _Stream:
-    """Splits the session's bytes into app output, the exit marker and the returning CLI prompt."""
+    """Splits the session's bytes into app output, the exit marker and the returning CLI prompt.
+
+    Bytes that may be the start of the marker line (including the newline printf puts before it) or of
+    the prompt are held back until the next chunk shows what they are; everything else passes at once.
+    """
 
     def __init__(self, prompt: bytes, *, with_marker: bool) -> None:
         self.prompt = prompt + b"#"
@@ -66,6 +70,7 @@ class _Stream:
         self.held = b""
         self.rc: int | None = None
         self.ended = False
+        self._line_start = True
 
     def feed(self, data: bytes) -> bytes:
         """Return the bytes that are safe to pass on; sets ``rc``/``ended`` when the session is over."""
@@ -77,24 +82,26 @@ class _Stream:
                 self.rc = int(m.group(1))
                 self.ended = True
                 return buf[: m.start()]
-        cut = buf.rfind(b"\n")
-        if cut >= 0 and len(buf) - cut <= 64:
-            if cut > 0 and buf[cut - 1 : cut] == b"\r":
-                cut -= 1
-            tail = buf[cut:]
-            rest = tail.lstrip(b"\r\n")
-            if re.fullmatch(re.escape(self.prompt) + rb" ?", rest):
-                self.ended = True
-                return buf[:cut]
-            if self._could_be_special(rest):
-                self.held = tail
-                return buf[:cut]
-        return buf
+        cut = buf.rfind(b"\n") + 1  # start of the last (unfinished) line
+        last = buf[cut:] if cut or self._line_start else b""
+        if last and re.fullmatch(re.escape(self.prompt) + rb" ?", last):
+            self.ended = True
+            return self._out(buf[:cut])
+        if last and self.prompt.startswith(last):
+            self.held = last
+            return self._out(buf[:cut])
+        if self.with_marker and cut:
+            nl = cut - 1
+            start = nl - 1 if nl > 0 and buf[nl - 1 : nl] == b"\r" else nl
+            if last in (b"", b"\r") or MARKER.startswith(last) or re.fullmatch(rb"@@CVK-RC=\d*\r?", last):
+                self.held = buf[start:]
+                return self._out(buf[:start])
+        return self._out(buf)
 
-    def _could_be_special(self, rest: bytes) -> bool:
-        if self.with_marker and (MARKER.startswith(rest) or re.fullmatch(rb"@@CVK-RC=\d*\r?", rest)):
-            return True
-        return self.prompt.startswith(rest)
+    def _out(self, out: bytes) -> bytes:
+        if out:
+            self._line_start = out.endswith(b"\n")
+        return out
 
     def flush(self) -> bytes:
         held, self.held = self.held, b""
