@@ -71,7 +71,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-
 @dataclasses.dataclass
 class XESettings:
     """Timings of the driver; ``from_env`` reads ``CVK_XE_<NAME>`` overrides (seconds)."""
