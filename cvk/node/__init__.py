@@ -4,5 +4,6 @@
 - ``objects``: builds the desired Node (labels, taints, capacity, addresses, conditions);
 - ``patch``: the three-way strategic-merge status patch with last-applied annotations;
 - ``lease``: the ``kube-node-lease/N`` Lease renewal;
+- ``taint``: the ``cisco-vk.io/device-unreachable:NoSchedule`` taint while the device is lost;
 - ``controller``: ``NodeController`` wiring the above (register, renew, patch, react to the device).
 """
