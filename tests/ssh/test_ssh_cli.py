@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncssh
 import pytest
 
@@ -136,3 +138,24 @@ async def test_reconnects_after_the_session_was_lost(sim) -> None:  # type: igno
 
 def test_crlf_normalisation() -> None:
     assert normalise_newlines(b"a\r\nb\r\r\nc\rd\n") == b"a\nb\ncd\n"
+
+
+async def test_simulator_pages_until_terminal_length_zero(sim) -> None:  # type: ignore[no-untyped-def]
+    """Why the client sends 'terminal length 0': without it IOS stops at --More--."""
+    import asyncssh
+
+    sim.state.add_file("bootflash:/long.txt", "".join(f"l{i}\n" for i in range(60)).encode())
+    async with asyncssh.connect(
+        "127.0.0.1", sim.ssh_port, username=sim.username, password=sim.password,
+        known_hosts=asyncssh.import_known_hosts(sim.known_hosts_line), client_keys=None, agent_path=None,
+        config=None,
+    ) as conn:
+        proc = await conn.create_process(term_type="vt100", encoding=None)
+        proc.stdin.write(b"more bootflash:long.txt\n")
+        out = b""
+        async with asyncio.timeout(10):
+            while b"--More--" not in out:
+                out += await proc.stdout.read(4096)
+        assert b"l22" in out and b"l23" not in out
+        proc.stdin.write(b"q")
+        proc.close()
