@@ -32,11 +32,13 @@ from controller.render import RenderOptions
               help="Seconds to wait for a deleted device's pods (and their apps) to go.")
 @click.option("--health-port", default=8081, show_default=True, type=int,
               help="Port of /healthz, /readyz and /metrics (0: any free port, -1: none).")
+@click.option("--health-address", default="0.0.0.0", show_default=True,
+              help="Address the health and metrics endpoint listens on.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warn", "error"]))
 def controller_command(kubeconfig: str | None, namespace: str, vk_image: str, vk_image_pull_policy: str,
                        vk_service_account: str, vk_resources: str, leader_elect: bool, workers: int,
-                       cleanup_timeout: float, health_port: int, log_level: str) -> None:
+                       cleanup_timeout: float, health_port: int, health_address: str, log_level: str) -> None:
     """Watch CiscoDevices and run one cisco-vk Deployment per device."""
     logging.basicConfig(level=logging.WARNING if log_level == "warn" else log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -46,7 +48,7 @@ def controller_command(kubeconfig: str | None, namespace: str, vk_image: str, vk
         raise click.BadParameter(f"not JSON: {err}", param_hint="--vk-resources") from None
     opts = ManagerOptions(
         kubeconfig=kubeconfig, namespace=namespace, leader_elect=leader_elect, workers=workers,
-        health_port=health_port,
+        health_port=health_port, health_address=health_address,
         controller=ControllerOptions(
             render=RenderOptions(image=vk_image, image_pull_policy=vk_image_pull_policy,
                                  service_account=vk_service_account, resources=resources),

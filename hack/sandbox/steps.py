@@ -148,7 +148,6 @@ class Sandbox:
         self.kubectl("apply", "-f", str(ROOT / "deploy" / "crds"))
         self.kubectl("create", "namespace", SYSTEM_NS, check=False)
         self.kubectl("apply", "-f", str(ROOT / "deploy" / "rbac"))
-        self.kubectl("create", "serviceaccount", "cisco-vk", "-n", DEMO_NS, check=False)
         self.wait_for("the CRD to be served", lambda: self.kubectl("get", "cvk", "-A", check=False).returncode == 0)
         return "CRD ciscodevices.cisco.vk (short name cvk) served"
 
@@ -162,7 +161,7 @@ class Sandbox:
         helm = shutil.which("helm") or str(ROOT / ".tools" / "bin" / "helm")
         out = subprocess.run([helm, "template", "cisco-vk", str(ROOT / "deploy" / "helm" / "cisco-vk"),
                               "--namespace", SYSTEM_NS, "--set", "deviceNamespaces={default}",
-                              "--set", "controller.healthPort=0", "--set", "controller.cleanupTimeoutSeconds=30"],
+                              "--set", "controller.cleanupTimeoutSeconds=30"],
                              capture_output=True, text=True, check=True).stdout
         docs = [d for d in yaml.safe_load_all(out) if d]
         self.apply(docs)
