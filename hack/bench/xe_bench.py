@@ -3,9 +3,11 @@
 - device requests per pod lifecycle (create → Running → delete → nothing left), by method;
 - device requests per minute with 1 and 16 steady (Running) pods;
 - latency from the simulator marking an app RUNNING to the driver's notify_pods callback showing
-  the pod Running.
+  the pod Running;
+- with ``--api N``: the same latency end to end, to the API pod showing Running, for N pods created
+  through the API emulator and run by the cisco-vk daemon (in this process, XE driver defaults).
 
-Run: ``.venv/bin/python -m hack.bench.xe_bench [--window 30] [--poll 5] [--active 1]``.
+Run: ``.venv/bin/python -m hack.bench.xe_bench [--window 30] [--poll 5] [--active 1] [--api 8]``.
 The default timings are the driver's own defaults (poll 5 s, 1 s while something is in progress).
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import statistics
 import tempfile
 import time
@@ -45,10 +48,11 @@ def _pod(name: str) -> dict[str, Any]:
 
 
 class Marks:
-    """When the simulator set each app RUNNING (wall-clock monotonic, same process)."""
+    """When the simulator set each app RUNNING (monotonic and wall clock; same process)."""
 
     def __init__(self) -> None:
         self.running_at: dict[str, float] = {}
+        self.running_wall: dict[str, float] = {}
         original = DeviceState._set_state
         marks = self
 
@@ -56,6 +60,7 @@ class Marks:
             original(state, app, new, detail)
             if new == RUNNING:
                 marks.running_at.setdefault(app.app_id, time.monotonic())
+                marks.running_wall.setdefault(app.app_id, time.time())
 
         DeviceState._set_state = patched  # type: ignore[method-assign]
 
@@ -80,8 +85,7 @@ async def _wait(cond: Any, within: float) -> None:
         await asyncio.sleep(0.01)
 
 
-async def run(window: float, settings: XESettings) -> None:
-    marks = Marks()
+async def run(window: float, settings: XESettings, marks: Marks) -> None:
     with tempfile.TemporaryDirectory(prefix="xe-bench-") as tmp:
         sim = start_sim(Path(tmp), files={"flash:/bench.tar": b"IOX-PACKAGE"})
         try:
@@ -158,15 +162,93 @@ async def run(window: float, settings: XESettings) -> None:
             sim.stop()
 
 
+async def api_latency(pods: int, marks: Marks) -> None:
+    """Simulator RUNNING → API pod Running through the API emulator and the cisco-vk daemon."""
+    from cvk.daemon import Daemon
+    from cvk.kube import paths
+    from cvk.kube.client import KubeClient
+    from cvk.kube.config import load_config
+    from cvk.options import RunOptions
+    from hack.kubeapi.server import KubeAPIServer
+
+    node = "xe-bench"
+    with tempfile.TemporaryDirectory(prefix="xe-bench-api-") as tmp:
+        sim = start_sim(Path(tmp) / "sim", files={"flash:/bench.tar": b"IOX-PACKAGE"})
+        server = KubeAPIServer()
+        await server.start()
+        kubeconfig = str(server.write_kubeconfig(Path(tmp) / "kubeconfig"))
+        client = KubeClient(load_config(kubeconfig))
+        spec = DeviceSpec(
+            driver=DriverName.XE,
+            address=sim.address,
+            port=sim.port,
+            username=sim.username,
+            password=sim.password,
+            tls=TLSConfig(enabled=True, ca_file=sim.ca_file),
+            max_pods=32,
+        )
+        opts = RunOptions(node_name=node, kubeconfig=kubeconfig, kubelet_port=0, kubelet_address="127.0.0.1",
+                          node_ip="127.0.0.1")  # fmt: skip
+        daemon = Daemon(spec, opts)
+        running: dict[str, float] = {}
+        uids: dict[str, str] = {}
+        try:
+            await daemon.start()
+
+            async def watch() -> None:
+                listing = await client.list(paths.pods("bench"))
+                rv = listing["metadata"]["resourceVersion"]
+                while True:
+                    async for ev in client.watch(paths.pods("bench"), resource_version=rv):
+                        obj = ev.object
+                        rv = (obj.get("metadata") or {}).get("resourceVersion", rv)
+                        if (obj.get("status") or {}).get("phase") == "Running":
+                            running.setdefault(obj["metadata"]["name"], time.time())
+                            uids[obj["metadata"]["name"]] = obj["metadata"]["uid"]
+
+            watcher = asyncio.create_task(watch())
+            await client.create(paths.namespaces(), {"apiVersion": "v1", "kind": "Namespace",
+                                                      "metadata": {"name": "bench"}})  # fmt: skip
+            for i in range(pods):
+                body = _pod(f"api{i}")
+                body["metadata"].pop("uid")
+                body["spec"]["nodeName"] = node
+                body["spec"]["tolerations"] = [{"key": "virtual-kubelet.io/provider", "operator": "Exists"}]
+                await client.create(paths.pods("bench"), body)
+            await _wait(lambda: len(running) >= pods, 300)
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            lat = sorted(
+                running[n] - marks.running_wall[a]
+                for n in running
+                if (a := naming.app_id(n, uids[n], "app")) in marks.running_wall
+            )
+            if lat:
+                print(
+                    f"latency simulator RUNNING → API pod Running over {len(lat)} pods (daemon, API emulator): "
+                    f"median {statistics.median(lat) * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms"
+                )
+        finally:
+            await daemon.stop()
+            await client.close()
+            await server.stop()
+            sim.stop()
+
+
 def main() -> None:
     defaults = XESettings()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--window", type=float, default=30.0, help="seconds of steady state measured per pod count")
     ap.add_argument("--poll", type=float, default=defaults.poll_interval, help="driver poll interval (s)")
     ap.add_argument("--active", type=float, default=defaults.active_interval, help="interval while busy (s)")
+    ap.add_argument("--api", type=int, default=0, help="also measure RUNNING → API Running for N pods")
     args = ap.parse_args()
     settings = XESettings(poll_interval=args.poll, active_interval=args.active)
-    asyncio.run(run(args.window, settings))
+    marks = Marks()
+    asyncio.run(run(args.window, settings, marks))
+    if args.api:
+        asyncio.run(api_latency(args.api, marks))
 
 
 if __name__ == "__main__":
