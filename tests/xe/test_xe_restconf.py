@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from cvk.config.spec import TLSConfig
@@ -182,9 +184,12 @@ async def test_a_dropped_post_is_not_repeated(iosxe_sim: SimHandle) -> None:
 
 
 async def test_nothing_listening_is_unreachable() -> None:
-    c = RestconfClient("127.0.0.1", 9, "u", "p", tls=TLSConfig(enabled=False), retries=1, backoff_base=0.01)
+    with socket.socket() as s:  # a port that was free a moment ago and has no listener now
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    c = RestconfClient("127.0.0.1", port, "u", "p", tls=TLSConfig(enabled=False), retries=1, backoff_base=0.01)
     try:
-        with pytest.raises(DeviceUnreachable, match=r"127\.0\.0\.1:9 unreachable"):
+        with pytest.raises(DeviceUnreachable, match=rf"127\.0\.0\.1:{port} unreachable"):
             await c.get(paths.OPER)
     finally:
         await c.close()
