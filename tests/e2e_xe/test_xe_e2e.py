@@ -329,3 +329,29 @@ async def test_registry_image_fails_the_pod_with_a_clear_message(
         assert "nginx:latest" in p["status"]["message"] and "flash:" in p["status"]["message"]
         assert sim.state.snapshot() == {}
         assert [r for r in sim.requests() if r["method"] != "GET"] == []
+
+
+async def test_startup_removes_our_orphans_and_never_touches_foreign_apps(
+    kubeapi: Any, iosxe_sim_factory: Callable[..., SimHandle]
+) -> None:
+    from cvk.driver.xe.driver import XEDriver
+
+    sim = iosxe_sim_factory(files=FILES)
+    # A previous cisco-vk ran a pod the API no longer has, and someone else hosts their own app.
+    earlier = XEDriver(xe_spec(sim))
+    await earlier.connect()
+    orphan = {
+        "metadata": {"namespace": "default", "name": "orphan", "uid": "0b6c2d1e-0000-4000-8000-000000000001"},
+        "spec": {"containers": [{"name": "app", "image": "flash:/hello.tar"}]},
+    }
+    await earlier.create_pod(orphan)
+    orphan_app = naming.app_id("orphan", orphan["metadata"]["uid"], "app")
+    await eventually(lambda: sim.state.snapshot().get(orphan_app, {}).get("state") == "RUNNING", what="orphan up")
+    await earlier.close()
+    sim.state.set_app_config("their_app", {"application-name": "their_app"})
+    sim.call(sim.state.install("their_app", "flash:/hello.tar"))
+    kc = str(kubeapi.kubeconfig)
+    async with daemon(xe_spec(sim), fast_opts("xe-orphans", kc)):
+        await eventually(lambda: orphan_app not in sim.state.snapshot(), limit=30, what="orphan removed")
+        assert list(sim.state.snapshot()) == ["their_app"]
+    assert not [r for r in sim.requests() if "their_app" in r["path"] or "their_app" in json.dumps(r["body"])]
