@@ -42,6 +42,16 @@ log = logging.getLogger("hostrunner")
 Obj = dict[str, Any]
 
 
+def _child_setup() -> None:
+    """In the child before exec: own process group (for group signals), and die with the runner, so a
+    killed runner never leaves controller or cisco-vk processes behind."""
+    import ctypes
+
+    os.setsid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -237,7 +247,7 @@ class HostRunner:
             try:
                 c.process = await asyncio.create_subprocess_exec(
                     *proc_spec.argv, env=proc_spec.env, stdout=logf, stderr=asyncio.subprocess.STDOUT,
-                    cwd=str(proc_spec.workdir), start_new_session=True)
+                    cwd=str(proc_spec.workdir), preexec_fn=_child_setup)
             except OSError as err:
                 logf.close()
                 c.waiting_reason, c.waiting_message = "RunContainerError", str(err)
@@ -277,7 +287,7 @@ class HostRunner:
                 for spec in rp.pod["spec"]["containers"]:
                     c = rp.containers[spec["name"]]
                     alive = c.process is not None and c.process.returncode is None
-                    ready = alive and await self._probe(session, ctx, rp.ip, spec.get("readinessProbe"))
+                    ready = alive and await self._probe(session, ctx, rp.ip, spec)
                     if ready != c.ready:
                         c.ready, changed = ready, True
                 if changed:
@@ -285,12 +295,19 @@ class HostRunner:
                 await asyncio.sleep(1)
 
     async def _probe(self, session: aiohttp.ClientSession, ctx: ssl.SSLContext, ip: str,
-                     probe: Obj | None) -> bool:
+                     container: Obj) -> bool:
+        probe = container.get("readinessProbe")
         if not probe or "httpGet" not in probe:
             return True
         get = probe["httpGet"]
+        port = get["port"]
+        if isinstance(port, str) and not port.isdigit():  # a named container port
+            named = {p.get("name"): p["containerPort"] for p in container.get("ports") or []}
+            if port not in named:
+                return False
+            port = named[port]
         scheme = str(get.get("scheme", "HTTP")).lower()
-        url = f"{scheme}://{ip}:{get['port']}{get.get('path', '/')}"
+        url = f"{scheme}://{ip}:{port}{get.get('path', '/')}"
         try:
             async with session.get(url, ssl=ctx if scheme == "https" else False,
                                    timeout=aiohttp.ClientTimeout(total=2)) as resp:
@@ -354,9 +371,10 @@ class HostRunner:
             except NotFoundError:
                 return
 
-    async def _terminate(self, rp: RunningPod, pod: Obj, delete: bool = True) -> None:
-        grace = int(pod["metadata"].get("deletionGracePeriodSeconds")
-                    or pod["spec"].get("terminationGracePeriodSeconds") or 30)
+    async def _terminate(self, rp: RunningPod, pod: Obj, delete: bool = True, grace: int | None = None) -> None:
+        if grace is None:
+            grace = int(pod["metadata"].get("deletionGracePeriodSeconds")
+                        or pod["spec"].get("terminationGracePeriodSeconds") or 30)
         procs = [c.process for c in rp.containers.values() if c.process and c.process.returncode is None]
         for p in procs:
             with contextlib.suppress(ProcessLookupError):
@@ -447,9 +465,11 @@ class HostRunner:
         finally:
             for t in self._tasks:
                 t.cancel()
-            for rp in list(self.pods.values()):
+            running = list(self.pods.values())
+            for rp in running:
                 rp.stopping = True
-                await self._terminate(rp, rp.pod, delete=False)
+            # The host is going away: its pods get a short grace, all at once.
+            await asyncio.gather(*(self._terminate(rp, rp.pod, delete=False, grace=5) for rp in running))
             for inf in informers:
                 await inf.stop()
             if self._runner:
