@@ -350,6 +350,20 @@ def validate_update(kind: str, group: str, new: Obj, old: Obj) -> list[FieldProb
         nip, oip = (new.get("spec") or {}).get("clusterIP"), (old.get("spec") or {}).get("clusterIP")
         if oip and nip != oip:
             out.append(immutable("spec.clusterIP", nip))
+    elif kind in ("ConfigMap", "Secret") and group == "":
+        if old.get("immutable"):
+            keys = ("data", "binaryData") if kind == "ConfigMap" else ("data", "type")
+            for k in keys:
+                if new.get(k) != old.get(k):
+                    out.append(forbidden_field(k, "field is immutable when `immutable` is set"))
+            if not new.get("immutable"):
+                out.append(forbidden_field("immutable", "field is immutable when `immutable` is set"))
+    elif kind == "Node" and group == "":
+        nid, oid = (new.get("spec") or {}).get("providerID"), (old.get("spec") or {}).get("providerID")
+        if oid and nid != oid:
+            out.append(
+                forbidden_field("spec.providerID", 'node updates may not change providerID except from "" to valid')
+            )
     elif kind == "CustomResourceDefinition":
         nspec, ospec = new.get("spec") or {}, old.get("spec") or {}
         if nspec.get("scope") != ospec.get("scope"):
@@ -472,4 +486,71 @@ def _validate_event(ev: Obj, group: str) -> list[FieldProblem]:
             out.append(invalid_value(f, "", "can have at most 128 characters"))
     if len(note) > 1024:
         out.append(invalid_value(note_field, "", "can have at most 1024 characters"))
+    return out
+
+
+_TERMINAL = ("Succeeded", "Failed")
+
+
+def _valid_ip(value: Any) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def validate_pod_status_update(new: Obj, old: Obj) -> list[FieldProblem]:
+    """ValidatePodStatusUpdate: terminal phases and terminated containers (restartPolicy Never)
+    stay terminal; pod and host IPs must be IP addresses, podIPs[0] equal to podIP."""
+    out: list[FieldProblem] = []
+    ns, os_ = new.get("status") or {}, old.get("status") or {}
+    if os_.get("phase") in _TERMINAL and ns.get("phase") != os_.get("phase"):
+        out.append(forbidden_field("status.phase", "may not be transitioned to non-terminal state"))
+    restart = (old.get("spec") or {}).get("restartPolicy", "Always")
+    for key in ("containerStatuses", "initContainerStatuses"):
+        old_by_name = {c.get("name"): c for c in os_.get(key) or []}
+        for i, cs in enumerate(ns.get(key) or []):
+            prev = old_by_name.get(cs.get("name"))
+            if prev is None:
+                continue
+            was_terminated = "terminated" in (prev.get("state") or {})
+            now_terminated = "terminated" in (cs.get("state") or {})
+            if (
+                was_terminated
+                and not now_terminated
+                and (
+                    restart == "Never"
+                    or (
+                        key == "initContainerStatuses"
+                        and restart == "OnFailure"
+                        and (prev["state"]["terminated"].get("exitCode") == 0)
+                    )
+                )
+            ):
+                out.append(
+                    forbidden_field(f"status.{key}[{i}].state", "may not be transitioned to non-terminated state")
+                )
+    pod_ip = ns.get("podIP")
+    if pod_ip and not _valid_ip(pod_ip):
+        out.append(
+            invalid_value("status.podIP", pod_ip, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
+        )
+    ips = [p.get("ip") for p in ns.get("podIPs") or []]
+    for i, ip in enumerate(ips):
+        if not _valid_ip(ip):
+            out.append(
+                invalid_value(
+                    f"status.podIPs[{i}].ip", ip, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
+                )
+            )
+    if ips and pod_ip and ips[0] != pod_ip:
+        out.append(invalid_value("status.podIPs[0].ip", ips[0], "must be equal to status.podIP"))
+    host_ip = ns.get("hostIP")
+    if host_ip and not _valid_ip(host_ip):
+        out.append(
+            invalid_value("status.hostIP", host_ip, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
+        )
     return out

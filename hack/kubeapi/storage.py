@@ -341,6 +341,8 @@ class Backend:
                 self._crd_status(obj)
         else:
             problems += objects.validate_labels(md.get("labels"), "metadata.labels")
+            if rt.kind == "Pod" and rt.group == "":
+                problems += objects.validate_pod_status_update(obj, old)
         self._raise_invalid(rt, name, problems)
         if _tracks_generation(rt, obj) and _spec_view(rt, obj) != _spec_view(rt, old):
             md["generation"] = int(old_md.get("generation") or 1) + 1

@@ -305,3 +305,41 @@ def test_event_validation(kubeapi: Any, core: client.CoreV1Api) -> None:
         "default", field_selector="regarding.name=p,reportingController=cisco.vk/kubelet"
     )
     assert [e.metadata.name for e in listed.items] == ["e3"]
+
+
+def test_pod_status_rules(core: client.CoreV1Api) -> None:
+    pod = _pod("p", node="n1")
+    pod["spec"]["restartPolicy"] = "Never"
+    core.create_namespaced_pod("default", pod)
+    with pytest.raises(ApiException) as exc:
+        core.patch_namespaced_pod_status("p", "default", {"status": {"podIP": "not-an-ip"}})
+    assert exc.value.status == 422
+    assert 'status.podIP: Invalid value: "not-an-ip": must be a valid IP address' in _status(exc.value)["message"]
+    terminated = {"terminated": {"exitCode": 1, "reason": "Error"}}
+    core.patch_namespaced_pod_status(
+        "p",
+        "default",
+        {
+            "status": {
+                "phase": "Failed",
+                "containerStatuses": [
+                    {"name": "c", "image": "x", "imageID": "", "ready": False, "restartCount": 0, "state": terminated}
+                ],
+            }
+        },
+    )
+    with pytest.raises(ApiException) as exc:
+        core.patch_namespaced_pod_status("p", "default", {"status": {"phase": "Running"}})
+    assert exc.value.status == 422
+    assert "status.phase: Forbidden: may not be transitioned to non-terminal state" in _status(exc.value)["message"]
+
+
+def test_immutable_configmap(core: client.CoreV1Api) -> None:
+    core.create_namespaced_config_map(
+        "default", {"metadata": {"name": "frozen"}, "data": {"a": "1"}, "immutable": True}
+    )
+    with pytest.raises(ApiException) as exc:
+        core.patch_namespaced_config_map("frozen", "default", {"data": {"a": "2"}})
+    assert exc.value.status == 422
+    assert "data: Forbidden: field is immutable when `immutable` is set" in _status(exc.value)["message"]
+    core.patch_namespaced_config_map("frozen", "default", {"metadata": {"labels": {"ok": "yes"}}})
