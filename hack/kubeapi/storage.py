@@ -338,7 +338,7 @@ class Backend:
             problems += objects.validate_update(rt.kind, rt.group, obj, old)
             if rt.kind == "CustomResourceDefinition":
                 problems += self._validate_crd(obj)
-                self._crd_status(obj)
+                self._crd_status(obj, old)
         else:
             problems += objects.validate_labels(md.get("labels"), "metadata.labels")
             if rt.kind == "Pod" and rt.group == "":
@@ -573,9 +573,15 @@ class Backend:
         return out
 
     @staticmethod
-    def _crd_status(obj: Obj) -> None:
+    def _crd_status(obj: Obj, old: Obj | None = None) -> None:
         spec = obj.get("spec") or {}
         now = objects.now()
+        if old is not None:
+            # Conditions keep their transition times across updates.
+            previous = {
+                c.get("type"): c.get("lastTransitionTime") for c in (old.get("status") or {}).get("conditions") or []
+            }
+            now = previous.get("Established") or now
         obj["status"] = {
             "acceptedNames": copy.deepcopy(spec.get("names") or {}),
             "conditions": [
@@ -596,6 +602,13 @@ class Backend:
             ],
             "storedVersions": [v["name"] for v in spec.get("versions") or [] if v.get("storage")],
         }
+        if old is not None:
+            # storedVersions only grows (objects may still be stored in an older version).
+            stored = list((old.get("status") or {}).get("storedVersions") or [])
+            for v in obj["status"]["storedVersions"]:
+                if v not in stored:
+                    stored.append(v)
+            obj["status"]["storedVersions"] = stored
         names = obj["status"]["acceptedNames"]
         names.setdefault("singular", (names.get("kind") or "").lower())
         names.setdefault("listKind", (names.get("kind") or "") + "List")
