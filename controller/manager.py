@@ -1,8 +1,9 @@
 """``cisco-vk controller``: watches CiscoDevices and keeps one cisco-vk Deployment per device.
 
 Wiring only: leader election (controller/leader.py), informers on CiscoDevices, the Deployments
-and Secrets they use and the virtual Nodes, one work queue of device keys, the reconciler
-(controller/reconcile.py), and a small health/metrics endpoint.
+and ConfigMaps the controller owns, Secrets and the virtual Nodes (whose caches also serve the
+reconciler's reads), one work queue of device keys, the reconciler (controller/reconcile.py), and a
+small health/metrics endpoint.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class Manager:
         self._node_devices: dict[str, set[str]] = {}  # node name -> device keys (one unless conflicting)
         self.elector: LeaderElector | None = None
         self.reconciler: DeviceReconciler | None = None
+        self._caches: dict[str, Informer] = {}
 
     # ---- event handlers: map every watched object to the device keys it concerns ---------------
     # Updates that cannot change what a pass would do or report are skipped: the controller's own
@@ -99,8 +101,8 @@ class Manager:
         om, nm = old.get("metadata") or {}, new.get("metadata") or {}
         if (om.get("generation") != nm.get("generation") or om.get("uid") != nm.get("uid")
                 or bool(om.get("deletionTimestamp")) != bool(nm.get("deletionTimestamp"))
-                or (render.FINALIZER in (nm.get("finalizers") or [])) is not
-                (render.FINALIZER in (om.get("finalizers") or []))
+                or (render.FINALIZER in (om.get("finalizers") or [])
+                    and render.FINALIZER not in (nm.get("finalizers") or []))  # removed by someone: add again
                 or (nm.get("deletionTimestamp") and om.get("finalizers") != nm.get("finalizers"))):
             self.queue.enqueue(_key(new))
 
@@ -142,6 +144,20 @@ class Manager:
                      (tls.get("clientCertSecretRef") or {}).get("name")}
             if meta.get("name") in names:
                 self.queue.enqueue(_key(device))
+
+    def _cached(self, path: str) -> tuple[bool, Obj | None]:
+        """Reads for the reconciler from the informer caches: (known, object). Owned Deployments and
+        ConfigMaps are cached by label, so a miss means "not ours": the create that follows meets
+        any foreign object of that name as AlreadyExists."""
+        parts = path.strip("/").split("/")
+        if len(parts) >= 4 and parts[-4] == "namespaces":
+            plural, key = parts[-2], f"{parts[-3]}/{parts[-1]}"
+        else:
+            plural, key = parts[-2], parts[-1]
+        informer = self._caches.get(plural)
+        if informer is None or not informer.has_synced:
+            return False, None
+        return True, informer.get(key)
 
     async def _handle(self, key: str) -> None:
         namespace, name = key.split("/", 1)
@@ -227,17 +243,24 @@ class Manager:
         owned_selector = f"app.kubernetes.io/managed-by={render.MANAGED_BY}"
         self.deployments = Informer(client, paths.api_group("apps", "v1", "deployments"),
                                     label_selector=owned_selector, name="deployments")
-        self.nodes = Informer(client, paths.nodes(), label_selector="type=virtual-kubelet", name="nodes")
+        self.configmaps = Informer(client, paths.core("configmaps"), label_selector=owned_selector,
+                                   name="configmaps")
+        # All Nodes, not only cisco-vk's: a device whose name a foreign Node holds must be refused.
+        self.nodes = Informer(client, paths.nodes(), name="nodes")
         self.secrets = Informer(client, paths.core("secrets"), name="secrets")
-        self.reconciler = DeviceReconciler(client, recorder, self.opts.controller, self.devices.list)
+        self._caches = {"ciscodevices": self.devices, "deployments": self.deployments,
+                        "configmaps": self.configmaps, "nodes": self.nodes, "secrets": self.secrets}
+        self.reconciler = DeviceReconciler(client, recorder, self.opts.controller, self.devices.list,
+                                           cache=self._cached)
         self.queue = WorkQueue("ciscodevices", self._handle)
 
         self.devices.add_handler(self._on_device_add, self._on_device_update, self._on_device_delete)
         self.deployments.add_handler(self._on_owned, self._on_owned_update, self._on_owned)
+        self.configmaps.add_handler(self._on_owned, self._on_owned_update, self._on_owned)
         self.nodes.add_handler(self._on_node, self._on_node_update, self._on_node)
         self.secrets.add_handler(self._on_secret, _on_update(self._on_secret), self._on_secret)
 
-        informers = [self.devices, self.deployments, self.nodes, self.secrets]
+        informers = [self.devices, self.deployments, self.configmaps, self.nodes, self.secrets]
         for informer in informers:
             await informer.start()
         for informer in informers:
@@ -291,7 +314,8 @@ def _node_view(node: Obj) -> Obj:
 
 
 def _deployment_view(deployment: Obj) -> Obj:
-    """What the controller uses of a Deployment: readiness and whether it matches what it wrote."""
+    """What the controller uses of a Deployment (or ConfigMap): readiness and whether it matches
+    what the controller wrote."""
     meta = deployment.get("metadata") or {}
     status = deployment.get("status") or {}
     return {"generation": meta.get("generation"), "observed": status.get("observedGeneration"),

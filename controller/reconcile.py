@@ -3,11 +3,18 @@
 One pass reads what it needs, writes only what differs, and returns when to look again. Owned
 objects carry a hash of their rendered form (``cisco.vk/rendered-hash``) so that fields the API
 server defaults never cause update churn.
+
+Reads come from the manager's informer caches when it passes a ``cache`` lookup (else from the
+API). A cache lags behind the controller's own writes, so the reconciler remembers what it wrote
+and prefers that while the cache still shows an older resourceVersion (read-your-writes); a pass
+therefore never undoes or repeats its own previous write. Writes always carry the resourceVersion
+they were computed from, so a stale read can only cost a 409 and a retry, never a lost update.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import hashlib
 import json
@@ -81,22 +88,37 @@ class Blocked(Exception):
         self.condition = condition
 
 
+# path -> (known, object): known=False sends the read to the API server.
+CacheLookup = Callable[[str], tuple[bool, Obj | None]]
+WRITTEN_TTL_SECONDS = 60.0  # forget an own write the cache has not shown by then
+SA_CACHE_SECONDS = 60.0  # a ServiceAccount seen is not looked up again for this long
+
+
+@dataclasses.dataclass
+class _Written:
+    stale: set[str | None]  # resourceVersions (None: absent) the cache may still show instead
+    obj: Obj
+    at: float
+
+
 class DeviceReconciler:
     """Reconciles CiscoDevices. ``devices`` lists every known CiscoDevice (the informer cache), for
-    the cross-namespace node-name uniqueness check."""
+    the cross-namespace node-name uniqueness check; ``cache`` serves reads (see the module doc)."""
 
     def __init__(self, client: Client, recorder: Recorder, opts: ControllerOptions,
-                 devices: Callable[[], list[Obj]]) -> None:
+                 devices: Callable[[], list[Obj]], cache: CacheLookup | None = None) -> None:
         self.client = client
         self.recorder = recorder
         self.opts = opts
         self.devices = devices
+        self.cache = cache
+        self._written: dict[str, _Written] = {}
+        self._sa_seen: dict[str, float] = {}  # "namespace/name" -> monotonic time seen
 
     async def reconcile(self, namespace: str, name: str) -> float | None:
         """One pass. Returns seconds until the next look, or None when settled."""
-        try:
-            device = await self.client.get(device_path(namespace, name))
-        except NotFoundError:
+        device = await self._get_or_none(device_path(namespace, name))
+        if device is None:
             return None
         meta = device["metadata"]
         if meta.get("deletionTimestamp"):
@@ -105,7 +127,8 @@ class DeviceReconciler:
             return None
         if render.FINALIZER not in (meta.get("finalizers") or []):
             meta["finalizers"] = [*(meta.get("finalizers") or []), render.FINALIZER]
-            device = await self.client.replace(device_path(namespace, name), device)
+            device = self._wrote(device_path(namespace, name), meta.get("resourceVersion"),
+                                 await self.client.replace(device_path(namespace, name), device))
 
         node = await self._get_or_none(paths.nodes(render.node_name(device)))
         problem = await self._validate(device, node)
@@ -155,7 +178,7 @@ class DeviceReconciler:
                              "spec.credentialSecretRef: set credentialSecretRef (recommended) or password")
         ns = device["metadata"]["namespace"]
         sa = self.opts.render.service_account
-        if await self._get_or_none(paths.serviceaccounts(ns, sa)) is None:
+        if not await self._service_account_exists(ns, sa):
             return Condition(RECONCILED, "False", SA_MISSING,
                              f"ServiceAccount {sa} (controller flag --vk-service-account) does not exist in "
                              f"namespace {ns}; add {ns} to the Helm value deviceNamespaces (or create the "
@@ -207,7 +230,7 @@ class DeviceReconciler:
         if live is None:
             collection = path.rsplit("/", 1)[0]
             try:
-                created = await self.client.create(collection, desired)
+                created = self._wrote(path, None, await self.client.create(collection, desired))
             except AlreadyExistsError:
                 live = await self.client.get(path)
             else:
@@ -223,16 +246,54 @@ class DeviceReconciler:
         if (live["metadata"].get("annotations") or {}).get(RENDERED_HASH) == digest:
             return live
         desired["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
-        updated = await self.client.replace(path, desired)
+        updated = self._wrote(path, live["metadata"]["resourceVersion"], await self.client.replace(path, desired))
         self.recorder.event(device, "Normal", "Updated",
                             f"updated {desired['kind']} {desired['metadata']['name']}")
         return updated
 
     async def _get_or_none(self, path: str) -> Obj | None:
+        if self.cache is not None:
+            known, cached = self.cache(path)
+            if known:
+                seen = self._fresher(path, cached)
+                return copy.deepcopy(seen) if seen is not None else None
         try:
             return await self.client.get(path)
         except NotFoundError:
             return None
+
+    def _fresher(self, path: str, cached: Obj | None) -> Obj | None:
+        """The cached object, or what this reconciler last wrote there if the cache lags."""
+        written = self._written.get(path)
+        if written is None:
+            return cached
+        rv = (cached or {}).get("metadata", {}).get("resourceVersion") if cached else None
+        if rv in written.stale and time.monotonic() - written.at < WRITTEN_TTL_SECONDS:
+            return written.obj
+        del self._written[path]
+        return cached
+
+    def _wrote(self, path: str, before: str | None, result: Obj) -> Obj:
+        """Remember a write to ``path`` (``before``: the resourceVersion it replaced; None: created)."""
+        if self.cache is None:
+            return result
+        previous = self._written.get(path)
+        stale = {before} | (previous.stale if previous is not None else set())
+        self._written[path] = _Written(stale, copy.deepcopy(result), time.monotonic())
+        if len(self._written) > 4 * max(len(self.devices()), 256):
+            now = time.monotonic()
+            self._written = {k: w for k, w in self._written.items() if now - w.at < WRITTEN_TTL_SECONDS}
+        return result
+
+    async def _service_account_exists(self, ns: str, name: str) -> bool:
+        key, now = f"{ns}/{name}", time.monotonic()
+        if now - self._sa_seen.get(key, -SA_CACHE_SECONDS) < SA_CACHE_SECONDS:
+            return True
+        if await self._get_or_none(paths.serviceaccounts(ns, name)) is None:
+            self._sa_seen.pop(key, None)
+            return False
+        self._sa_seen[key] = now
+        return True
 
     # ---- status --------------------------------------------------------------------------
     async def _write_status(self, device: Obj, seen: Observed) -> Obj:
@@ -243,7 +304,9 @@ class DeviceReconciler:
         body = {**device, "status": status}
         # A ConflictError (the device changed since this pass read it) propagates: the manager
         # retries the pass with fresh reads.
-        updated = await self.client.replace(device_path(meta["namespace"], meta["name"], "status"), body)
+        path = device_path(meta["namespace"], meta["name"])
+        updated = self._wrote(path, meta.get("resourceVersion"),
+                              await self.client.replace(f"{path}/status", body))
         device["metadata"]["resourceVersion"] = updated["metadata"]["resourceVersion"]
         old_phase = (device.get("status") or {}).get("phase")
         if old_phase != status["phase"]:
