@@ -96,32 +96,101 @@ def _none(v: Any) -> Any:
 # --- per-kind rows ----------------------------------------------------------------------------
 
 
-def _pod_status(pod: Obj) -> tuple[str, int, int, int]:
+def _pod_status(pod: Obj) -> tuple[str, int, int, str]:
+    """printPod of the real server: (status reason, ready, total, restarts cell)."""
+    spec = pod.get("spec") or {}
     status = pod.get("status") or {}
-    reason = status.get("reason") or status.get("phase") or "Unknown"
-    restarts = 0
+    phase = status.get("phase") or ""
+    reason = status.get("reason") or phase
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "PodScheduled" and cond.get("reason") == "SchedulingGated":
+            reason = "SchedulingGated"
+    init_specs = {c.get("name"): c for c in spec.get("initContainers") or []}
+    sidecar = {n for n, c in init_specs.items() if c.get("restartPolicy") == "Always"}
+    total = len(spec.get("containers") or []) + len(sidecar)
     ready = 0
-    statuses = status.get("containerStatuses") or []
-    total = len(_g(pod, "spec", "containers", default=[]))
-    for cs in statuses:
+    restarts = 0
+    sidecar_restarts = 0
+    last_restart = ""
+    sidecar_last_restart = ""
+
+    def finished(cs: Obj) -> str:
+        return str(((cs.get("lastState") or {}).get("terminated") or {}).get("finishedAt") or "")
+
+    initializing = False
+    init_statuses = status.get("initContainerStatuses") or []
+    for i, cs in enumerate(init_statuses):
         restarts += int(cs.get("restartCount") or 0)
+        if cs.get("name") in sidecar:
+            sidecar_restarts += int(cs.get("restartCount") or 0)
+            sidecar_last_restart = max(sidecar_last_restart, finished(cs))
         state = cs.get("state") or {}
-        if state.get("waiting", {}).get("reason"):
-            reason = state["waiting"]["reason"]
-        elif state.get("terminated", {}).get("reason"):
-            reason = state["terminated"]["reason"]
-        elif state.get("terminated"):
-            t = state["terminated"]
-            reason = f"Signal:{t['signal']}" if t.get("signal") else f"ExitCode:{t.get('exitCode', 0)}"
-        elif cs.get("ready") and state.get("running"):
-            ready += 1
+        term, wait = state.get("terminated"), state.get("waiting")
+        if term is not None and int(term.get("exitCode") or 0) == 0:
+            continue
+        if cs.get("name") in sidecar and cs.get("started"):
+            ready += 1 if cs.get("ready") else 0
+            continue
+        if term is not None:
+            if term.get("reason"):
+                reason = "Init:" + term["reason"]
+            elif term.get("signal"):
+                reason = f"Init:Signal:{term['signal']}"
+            else:
+                reason = f"Init:ExitCode:{term.get('exitCode', 0)}"
+        elif wait is not None and wait.get("reason") and wait.get("reason") != "PodInitializing":
+            reason = "Init:" + wait["reason"]
+        else:
+            reason = f"Init:{i}/{len(init_specs)}"
+        initializing = True
+        break
+    initialized = any(
+        c.get("type") == "Initialized" and c.get("status") == "True" for c in status.get("conditions") or []
+    )
+    if not initializing or initialized:
+        restarts = sidecar_restarts
+        last_restart = sidecar_last_restart
+        has_running = False
+        for cs in reversed(status.get("containerStatuses") or []):
+            restarts += int(cs.get("restartCount") or 0)
+            last_restart = max(last_restart, finished(cs))
+            state = cs.get("state") or {}
+            term, wait = state.get("terminated"), state.get("waiting")
+            if wait is not None and wait.get("reason"):
+                reason = wait["reason"]
+            elif term is not None and term.get("reason"):
+                reason = term["reason"]
+            elif term is not None:
+                reason = f"Signal:{term['signal']}" if term.get("signal") else f"ExitCode:{term.get('exitCode', 0)}"
+            elif cs.get("ready") and state.get("running") is not None:
+                has_running = True
+                ready += 1
+        if reason == "Completed" and has_running:
+            pod_ready = any(
+                c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
+            )
+            reason = "Running" if pod_ready else "NotReady"
     if (pod.get("metadata") or {}).get("deletionTimestamp"):
-        reason = "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
-    return reason, ready, total, restarts
+        if status.get("reason") == "NodeLost":
+            reason = "Unknown"
+        elif phase not in ("Succeeded", "Failed"):
+            reason = "Terminating"
+    restarts_cell = str(restarts)
+    if last_restart:
+        restarts_cell = f"{restarts} ({age(last_restart)} ago)"
+    return reason or "Unknown", ready, total, restarts_cell
 
 
 def _pod_row(pod: Obj) -> list[Any]:
     reason, ready, total, restarts = _pod_status(pod)
+    gates = (pod.get("spec") or {}).get("readinessGates") or []
+    if gates:
+        true_conds = {
+            c.get("type") for c in (pod.get("status") or {}).get("conditions") or [] if c.get("status") == "True"
+        }
+        gates_cell = f"{sum(1 for g in gates if g.get('conditionType') in true_conds)}/{len(gates)}"
+    else:
+        gates_cell = "<none>"
     return [
         pod["metadata"]["name"],
         f"{ready}/{total}",
@@ -131,7 +200,7 @@ def _pod_row(pod: Obj) -> list[Any]:
         _none(_g(pod, "status", "podIP")),
         _none(_g(pod, "spec", "nodeName")),
         _none(_g(pod, "status", "nominatedNodeName")),
-        "<none>",
+        gates_cell,
     ]
 
 
