@@ -130,7 +130,8 @@ def resolve_log_level(flag_or_env: str | None, spec: DeviceSpec) -> str:
               help="Serving certificate of the kubelet API; default: self-signed for the node's addresses.")
 @click.option("--tls-key-file", default=None, metavar="FILE", help="Key of --tls-cert-file.")
 @click.option("--client-ca-file", default=None, metavar="FILE",
-              help="CA bundle that authenticates client certificates at the kubelet API.")
+              help="CA bundle that authenticates client certificates at the kubelet API "
+                   "(default: the cluster CA of the kubeconfig or service account).")
 @click.option("--anonymous-auth/--no-anonymous-auth", default=False, show_default=True,
               help="Let unauthenticated requests reach the kubelet API as system:anonymous.")
 @click.option("--authentication-token-webhook/--no-authentication-token-webhook", default=True,

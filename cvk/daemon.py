@@ -18,14 +18,16 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import signal
 import socket
+import tempfile
 from urllib.parse import urlsplit
 
 from cvk.config.spec import DeviceSpec
 from cvk.driver.factory import new_driver
 from cvk.kube.client import KubeClient
-from cvk.kube.config import load_config
+from cvk.kube.config import KubeConfig, load_config
 from cvk.kubelet.server import KubeletServer
 from cvk.node.controller import NodeController
 from cvk.node.ping import PingController
@@ -56,6 +58,19 @@ def detect_node_ip(api_server: str) -> str:
     return "127.0.0.1"
 
 
+def cluster_ca_file(config: KubeConfig) -> str | None:
+    """The cluster CA as a file, to verify the API server's client certificate on the kubelet API
+    when no --client-ca-file is given (as on kubeadm clusters, where one CA signs both)."""
+    if config.ca_file:
+        return config.ca_file
+    if not config.ca_data:
+        return None
+    fd, path = tempfile.mkstemp(prefix="cisco-vk-cluster-ca-", suffix=".crt")
+    with os.fdopen(fd, "wb") as f:
+        f.write(config.ca_data)
+    return path
+
+
 class Daemon:
     """The running parts of one ``cisco-vk run``; ``run()`` below drives it."""
 
@@ -73,6 +88,8 @@ class Daemon:
         config = load_config(opts.kubeconfig)
         log.info("connecting to the Kubernetes API", extra={"server": config.server, "source": config.source})
         self.client = KubeClient(config)
+        if not opts.client_ca_file:
+            opts.client_ca_file = cluster_ca_file(config)
         self.driver = new_driver(spec)
         await self.driver.connect()
         node_ip = opts.node_ip or detect_node_ip(config.server)

@@ -15,7 +15,7 @@ class RunOptions:
     kubelet_address: str = "0.0.0.0"
     tls_cert_file: str | None = None  # None: self-signed certificate for the node's addresses
     tls_key_file: str | None = None
-    client_ca_file: str | None = None  # client-certificate authentication
+    client_ca_file: str | None = None  # client-certificate authentication; None: the cluster CA
     authentication_token_webhook: bool = True  # bearer tokens checked with TokenReview
     authorization_webhook: bool = True  # SubjectAccessReview per request
     anonymous_auth: bool = False  # only when asked for

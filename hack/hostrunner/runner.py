@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import random
 import signal
 import socket
 import ssl
@@ -122,7 +123,9 @@ class HostRunner:
         self.base_env = base_env if base_env is not None else dict(os.environ)
         self.schedule = schedule
         self.pods: dict[str, RunningPod] = {}
-        self._ips = {f"127.0.0.{n}" for n in range(10, 250)}
+        # Pod IPs from a random loopback /24, so several sandboxes on one machine never collide.
+        net = f"127.{random.randint(1, 254)}.{random.randint(0, 255)}"
+        self._ips = {f"{net}.{n}" for n in range(10, 250)}
         self._port = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
