@@ -255,7 +255,6 @@ class Backend:
         dry_run: bool = False,
         validation: str = "Warn",
         allow_create: bool = False,
-        precondition_rv: bool = True,
     ) -> WriteResult:
         if not isinstance(body, dict):
             raise bad_request("the body of the request is not a JSON object")
@@ -277,7 +276,7 @@ class Backend:
         md = obj["metadata"]
         old_md = old["metadata"]
         rv = md.get("resourceVersion")
-        if precondition_rv and rv not in (None, "") and rv != old_md["resourceVersion"]:
+        if rv not in (None, "") and rv != old_md["resourceVersion"]:
             raise conflict(rt.group, rt.plural, name, STALE)
         if md.get("uid") not in (None, "") and md["uid"] != old_md["uid"]:
             raise conflict(
@@ -329,9 +328,10 @@ class Backend:
                 if not obj["spec"].get(k) and (old.get("spec") or {}).get(k):
                     obj["spec"][k] = copy.deepcopy(old["spec"][k])
         if subresource is None:
-            objects.default_object(rt.kind, rt.group, obj) if rt.kind not in ("Pod",) else objects.default_pod_spec(
-                obj.get("spec") or {}
-            )
+            if rt.kind == "Pod" and rt.group == "":
+                objects.default_pod_spec(obj.get("spec") or {})
+            else:
+                objects.default_object(rt.kind, rt.group, obj)
             if rt.kind == "Namespace":
                 obj["status"] = copy.deepcopy(old.get("status", {}))
             problems += objects.validate_object(rt.kind, rt.group, obj)
@@ -394,6 +394,8 @@ class Backend:
     def _deletion_complete(self, rt: ResourceType, obj: Obj) -> bool:
         """A terminating object without finalizers is removed unless it waits for a graceful end."""
         grace = obj["metadata"].get("deletionGracePeriodSeconds")
+        if rt.kind == "Namespace" and rt.group == "":
+            return not (obj.get("spec") or {}).get("finalizers")
         return not (rt.kind == "Pod" and rt.group == "" and grace not in (None, 0))
 
     # --- delete -------------------------------------------------------------------------------
@@ -466,6 +468,14 @@ class Backend:
                 md["deletionGracePeriodSeconds"] = grace
                 return self._store_terminating(rt, obj, dry_run), False
             md["deletionGracePeriodSeconds"] = 0
+        if rt.kind == "Namespace" and rt.group == "":
+            # Namespaces always terminate through the namespace controller (spec.finalizers).
+            if md.get("deletionTimestamp"):
+                return old, False
+            md["deletionTimestamp"] = objects.now()
+            md["deletionGracePeriodSeconds"] = 0
+            obj.setdefault("status", {})["phase"] = "Terminating"
+            return self._store_terminating(rt, obj, dry_run), False
         if finalizers:
             if not old_md.get("deletionTimestamp"):
                 md["deletionTimestamp"] = objects.now()
@@ -477,15 +487,6 @@ class Backend:
             return self._store_terminating(rt, obj, dry_run), False
         if dry_run:
             return obj, True
-        if rt.kind == "Namespace" and rt.group == "":
-            # Namespaces always terminate through the namespace controller (spec.finalizers).
-            if not md.get("deletionTimestamp"):
-                md["deletionTimestamp"] = objects.now()
-                md["deletionGracePeriodSeconds"] = 0
-                obj.setdefault("status", {})["phase"] = "Terminating"
-                return self._store_terminating(rt, obj, dry_run), False
-            if (obj.get("spec") or {}).get("finalizers"):
-                return old, False
         md["resourceVersion"] = str(self.store.next_rv())
         self._remove(rt, obj)
         return obj, True

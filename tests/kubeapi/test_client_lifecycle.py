@@ -264,3 +264,13 @@ def test_deployment_validation(apps: client.AppsV1Api) -> None:
     assert exc.value.status == 422
     assert "spec.template.metadata.labels: Invalid value" in json.loads(exc.value.body)["message"]
     assert "`selector` does not match template `labels`" in json.loads(exc.value.body)["message"]
+
+
+def test_namespace_with_metadata_finalizer_terminates_then_goes(core: client.CoreV1Api) -> None:
+    core.create_namespace({"metadata": {"name": "held", "finalizers": ["example.com/hold"]}})
+    core.delete_namespace("held")
+    ns = core.read_namespace("held")
+    assert ns.status.phase == "Terminating" and ns.metadata.deletion_timestamp
+    wait_for(lambda: not core.read_namespace("held").spec.finalizers, message="kubernetes finalizer removed")
+    core.patch_namespace("held", {"metadata": {"finalizers": None}})
+    wait_for(lambda: not _exists(core.read_namespace, "held"), message="namespace removed")
