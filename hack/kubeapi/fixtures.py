@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -261,5 +260,7 @@ def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05, mess
     raise AssertionError(f"timed out after {timeout}s waiting for {message} (last value: {last!r})")
 
 
-__all__ = ["kubeapi", "kubeapi_process", "kubectl_binaries", "running_kubeapi", "wait_for"]
-_ = shutil
+# The type of what the fixtures yield, for annotations in other tests.
+KubeAPIHandle = _Handle
+
+__all__ = ["KubeAPIHandle", "kubeapi", "kubeapi_process", "kubectl_binaries", "running_kubeapi", "wait_for"]
