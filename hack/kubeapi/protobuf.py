@@ -79,6 +79,16 @@ _S: dict[str, dict[int, tuple[str, str, str]]] = {
     },
     "NonResourceAttributes": {1: ("path", "s", ""), 2: ("verb", "s", "")},
     "Eviction": {1: ("metadata", "m", "ObjectMeta"), 2: ("deleteOptions", "m", "DeleteOptions")},
+    "TokenReview": {1: ("metadata", "m", "ObjectMeta"), 2: ("spec", "m", "TokenReviewSpec")},
+    "TokenReviewSpec": {1: ("token", "s", ""), 2: ("audiences", "rs", "")},
+    "SubjectAccessReview": {1: ("metadata", "m", "ObjectMeta"), 2: ("spec", "m", "SubjectAccessReviewSpec")},
+    "SubjectAccessReviewSpec": {
+        1: ("resourceAttributes", "m", "ResourceAttributes"),
+        2: ("nonResourceAttributes", "m", "NonResourceAttributes"),
+        3: ("user", "s", ""),
+        4: ("groups", "rs", ""),
+        6: ("uid", "s", ""),
+    },
     "DeleteOptions": {
         1: ("gracePeriodSeconds", "i0", ""),
         2: ("preconditions", "m", "Preconditions"),
@@ -90,7 +100,17 @@ _S: dict[str, dict[int, tuple[str, str, str]]] = {
 }
 
 SUPPORTED_KINDS = frozenset(
-    {"Namespace", "ConfigMap", "Secret", "ServiceAccount", "SelfSubjectAccessReview", "Eviction", "DeleteOptions"}
+    {
+        "Namespace",
+        "ConfigMap",
+        "Secret",
+        "ServiceAccount",
+        "SelfSubjectAccessReview",
+        "SubjectAccessReview",
+        "TokenReview",
+        "Eviction",
+        "DeleteOptions",
+    }
 )
 
 

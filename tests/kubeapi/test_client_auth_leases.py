@@ -124,3 +124,40 @@ def test_node_proxy_and_missing_endpoint(kubeapi: Any, kubelet: StubKubelet) -> 
         "GET", "/api/v1/namespaces/default/pods/unbound/exec", params={"command": "ls", "stdout": "true"}
     )
     assert r.status_code == 400 and r.json()["message"] == "pod unbound does not have a host assigned"
+
+
+def _pb_field(num: int, payload: bytes) -> bytes:
+    def varint(n: int) -> bytes:
+        out = bytearray()
+        while True:
+            b, n = n & 0x7F, n >> 7
+            out.append(b | (0x80 if n else 0))
+            if not n:
+                return bytes(out)
+
+    return varint(num << 3 | 2) + varint(len(payload)) + payload
+
+
+def test_reviews_in_protobuf(kubeapi: Any) -> None:
+    """Go clients (a real kubelet's webhook authenticator/authorizer) send reviews in protobuf."""
+    type_meta = _pb_field(1, b"authentication.k8s.io/v1") + _pb_field(2, b"TokenReview")
+    raw = _pb_field(2, _pb_field(1, kubeapi.token.encode()))
+    body = b"k8s\x00" + _pb_field(1, type_meta) + _pb_field(2, raw)
+    r = kubeapi.request(
+        "POST", "/apis/authentication.k8s.io/v1/tokenreviews", body, content_type="application/vnd.kubernetes.protobuf"
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["status"]["user"]["username"] == "admin"
+    kubeapi.server.deny("carol:get:nodes/proxy")
+    attrs = _pb_field(2, b"get") + _pb_field(5, b"nodes") + _pb_field(6, b"proxy")
+    spec = _pb_field(1, attrs) + _pb_field(3, b"carol")
+    type_meta = _pb_field(1, b"authorization.k8s.io/v1") + _pb_field(2, b"SubjectAccessReview")
+    body = b"k8s\x00" + _pb_field(1, type_meta) + _pb_field(2, _pb_field(2, spec))
+    r = kubeapi.request(
+        "POST",
+        "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+        body,
+        content_type="application/vnd.kubernetes.protobuf",
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["status"]["allowed"] is False
