@@ -224,3 +224,19 @@ def test_aggregated_discovery(kubeapi: Any, custom: client.CustomObjectsApi, ver
     assert {"log", "exec", "status"} <= {s["subresource"] for s in pods["subresources"]}
     # Without the aggregated type in Accept, the legacy documents are served.
     assert kubeapi.request("GET", "/apis").json()["kind"] == "APIGroupList"
+
+
+def test_reset_forgets_objects_and_crds(kubeapi: Any, custom: client.CustomObjectsApi) -> None:
+    custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, _device("sw1", driver="FAKE"))
+    core = client.CoreV1Api(kubeapi.client())
+    core.create_namespace({"metadata": {"name": "extra"}})
+    kubeapi.server.deny("admin:list:pods")
+    kubeapi.server.reset()
+    assert sorted(n.metadata.name for n in core.list_namespace().items) == [
+        "default",
+        "kube-node-lease",
+        "kube-public",
+        "kube-system",
+    ]
+    assert kubeapi.request("GET", f"/apis/{GROUP}/{VERSION}").status_code == 404
+    assert kubeapi.request("GET", "/api/v1/pods").status_code == 200
