@@ -274,3 +274,27 @@ def test_namespace_with_metadata_finalizer_terminates_then_goes(core: client.Cor
     wait_for(lambda: not core.read_namespace("held").spec.finalizers, message="kubernetes finalizer removed")
     core.patch_namespace("held", {"metadata": {"finalizers": None}})
     wait_for(lambda: not _exists(core.read_namespace, "held"), message="namespace removed")
+
+
+def test_rolling_update_keeps_old_pods_until_new_ones_are_ready(core: client.CoreV1Api, apps: client.AppsV1Api) -> None:
+    apps.create_namespaced_deployment("default", _deployment("web"))
+    old = wait_for(lambda: _pods(core, "web"), message="first pod")[0]
+    apps.patch_namespaced_deployment(
+        "web", "default", {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "nginx:1.26"}]}}}}
+    )
+    new = wait_for(lambda: [p for p in _pods(core, "web") if p.metadata.name != old.metadata.name], message="new pod")[
+        0
+    ]
+    assert _exists(core.read_namespaced_pod, old.metadata.name, "default")
+    assert core.read_namespaced_pod(old.metadata.name, "default").metadata.deletion_timestamp is None
+    core.patch_namespaced_pod_status(
+        new.metadata.name,
+        "default",
+        {"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}},
+    )
+    wait_for(lambda: [p.metadata.name for p in _pods(core, "web")] == [new.metadata.name], message="old pod removed")
+    dep = wait_for(
+        lambda: (d := apps.read_namespaced_deployment("web", "default")).status.available_replicas == 1 and d
+    )
+    assert dep.status.updated_replicas == 1
+    assert {c.type: c.status for c in dep.status.conditions} == {"Available": "True", "Progressing": "True"}
