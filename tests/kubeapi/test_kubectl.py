@@ -245,15 +245,24 @@ def test_exec_through_the_kubelet_proxy(kube: Any, kubelet: StubKubelet) -> None
         assert res.returncode != 0
 
 
-def test_top_node_reads_kubelet_resource_metrics(kube: Any, kubelet: StubKubelet) -> None:
-    kube.server.create_object(kubelet.node("vk-node"))
+def test_top_reads_kubelet_resource_metrics(kube: Any, kubelet: StubKubelet) -> None:
+    _running_pod_on(kube, kubelet)
     kube.server.metrics.second_scrape_delay = 0.2
-    out = kube.kubectl("top", "node", "vk-node").stdout
-    lines = out.splitlines()
-    assert lines[0].split()[:3] == ["NAME", "CPU(cores)", "CPU(%)"] or lines[0].split()[0] == "NAME"
-    assert lines[1].split()[0] == "vk-node"
-    assert "256Mi" in lines[1]
+    lines = kube.kubectl("top", "node", "vk-node").stdout.splitlines()
+    # The percentage headers are "CPU%" or "CPU(%)" depending on the kubectl version.
+    assert [h.replace("(%)", "%") for h in lines[0].split()] == [
+        "NAME",
+        "CPU(cores)",
+        "CPU%",
+        "MEMORY(bytes)",
+        "MEMORY%",
+    ]
+    name, cpu, cpu_pct, memory, memory_pct = lines[1].split()
+    assert (name, memory, memory_pct) == ("vk-node", "256Mi", "6%")
+    assert cpu.endswith("m") and cpu_pct.endswith("%")
     assert any(r.path == "/metrics/resource" for r in kubelet.requests)
+    pod = kube.kubectl("top", "pod", "p1", "--no-headers").stdout.split()
+    assert pod[0] == "p1" and pod[2] == "64Mi" and pod[1].endswith("m")
 
 
 def test_auth_can_i_follows_the_deny_list(kube: Any) -> None:
