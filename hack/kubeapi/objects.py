@@ -398,7 +398,7 @@ def selector_matches(selector: Obj | None, labels: dict[str, str]) -> bool:
 def validate_object(kind: str, group: str, obj: Obj) -> list[FieldProblem]:
     """Kind-specific checks (names are checked by the caller)."""
     md = obj.get("metadata") or {}
-    out = validate_labels(md.get("labels"), "metadata.labels")
+    out = validate_labels(md.get("labels"), "metadata.labels") + validate_metadata(md)
     spec = obj.get("spec")
     if kind == "Pod" and group == "":
         out += validate_pod_spec(spec, "spec")
@@ -552,5 +552,37 @@ def validate_pod_status_update(new: Obj, old: Obj) -> list[FieldProblem]:
     if host_ip and not _valid_ip(host_ip):
         out.append(
             invalid_value("status.hostIP", host_ip, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")
+        )
+    return out
+
+
+_ANNOTATIONS_LIMIT = 256 * 1024
+
+
+def validate_metadata(md: Obj) -> list[FieldProblem]:
+    """ObjectMeta rules beyond names and labels: annotation size and owner references."""
+    out: list[FieldProblem] = []
+    annotations = md.get("annotations") or {}
+    size = sum(len(k) + len(str(v)) for k, v in annotations.items())
+    if size > _ANNOTATIONS_LIMIT:
+        out.append(
+            FieldProblem(
+                "metadata.annotations", "FieldValueTooLong", f"Too long: must have at most {_ANNOTATIONS_LIMIT} bytes"
+            )
+        )
+    refs = md.get("ownerReferences") or []
+    for ref in refs:
+        for key, what in (("apiVersion", "version"), ("kind", "kind"), ("name", "name"), ("uid", "uid")):
+            if not ref.get(key):
+                out.append(invalid_value(f"metadata.ownerReferences.{key}", "", f"{what} must not be empty"))
+    controllers = [r for r in refs if r.get("controller")]
+    if len(controllers) > 1:
+        names = ", ".join(f"{r.get('kind')}/{r.get('name')}" for r in controllers)
+        out.append(
+            FieldProblem(
+                "metadata.ownerReferences",
+                "FieldValueInvalid",
+                f'Invalid value: "{names}": Only one reference can have Controller set to true',
+            )
         )
     return out

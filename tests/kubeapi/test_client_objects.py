@@ -343,3 +343,18 @@ def test_immutable_configmap(core: client.CoreV1Api) -> None:
     assert exc.value.status == 422
     assert "data: Forbidden: field is immutable when `immutable` is set" in _status(exc.value)["message"]
     core.patch_namespaced_config_map("frozen", "default", {"metadata": {"labels": {"ok": "yes"}}})
+
+
+def test_owner_reference_validation(core: client.CoreV1Api) -> None:
+    ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "o", "uid": ""}
+    with pytest.raises(ApiException) as exc:
+        core.create_namespaced_config_map("default", {"metadata": {"name": "d", "ownerReferences": [ref]}})
+    assert exc.value.status == 422
+    assert 'metadata.ownerReferences.uid: Invalid value: "": uid must not be empty' in _status(exc.value)["message"]
+    two = [{**ref, "uid": "1", "controller": True}, {**ref, "name": "p", "uid": "2", "controller": True}]
+    with pytest.raises(ApiException) as exc:
+        core.create_namespaced_config_map("default", {"metadata": {"name": "d", "ownerReferences": two}})
+    assert "Only one reference can have Controller set to true" in _status(exc.value)["message"]
+    with pytest.raises(ApiException) as exc:
+        core.create_namespaced_config_map("default", {"metadata": {"name": "d", "annotations": {"big": "x" * 300_000}}})
+    assert "metadata.annotations: Too long: must have at most 262144 bytes" in _status(exc.value)["message"]
