@@ -69,6 +69,8 @@ class Manager:
         self.ready = False
         self._device_node: dict[str, str] = {}  # device key -> node name
         self._node_devices: dict[str, set[str]] = {}  # node name -> device keys (one unless conflicting)
+        self._device_secrets: dict[str, frozenset[str]] = {}  # device key -> "ns/name" of Secrets it uses
+        self._secret_devices: dict[str, set[str]] = {}  # "ns/name" of a Secret -> device keys
         self.elector: LeaderElector | None = None
         self.reconciler: DeviceReconciler | None = None
         self._caches: dict[str, Informer] = {}
@@ -78,19 +80,25 @@ class Manager:
     # status writes, node heartbeats, Deployment bookkeeping. A resync catches anything missed.
     def _index_device(self, obj: Obj) -> None:
         key, node = _key(obj), render.node_name(obj)
-        old = self._device_node.get(key)
-        if old is not None and old != node:
+        secrets = _secret_names(obj)
+        if self._device_node.get(key) != node or self._device_secrets.get(key) != secrets:
             self._unindex_device(key)
-        self._device_node[key] = node
-        self._node_devices.setdefault(node, set()).add(key)
+            self._device_node[key] = node
+            self._node_devices.setdefault(node, set()).add(key)
+            self._device_secrets[key] = secrets
+            for secret in secrets:
+                self._secret_devices.setdefault(secret, set()).add(key)
 
     def _unindex_device(self, key: str) -> None:
         node = self._device_node.pop(key, None)
         if node is not None:
-            keys = self._node_devices.get(node, set())
-            keys.discard(key)
-            if not keys:
-                self._node_devices.pop(node, None)
+            _discard(self._node_devices, node, key)
+        for secret in self._device_secrets.pop(key, frozenset()):
+            _discard(self._secret_devices, secret, key)
+
+    def _devices_on_node(self, node: str) -> list[Obj]:
+        found = (self.devices.get(key) for key in self._node_devices.get(node, set()))
+        return [d for d in found if d is not None]
 
     def _on_device_add(self, obj: Obj) -> None:
         self._index_device(obj)
@@ -133,17 +141,8 @@ class Manager:
             self._on_node(new)
 
     def _on_secret(self, obj: Obj) -> None:
-        meta = obj.get("metadata") or {}
-        for device in self.devices.list():
-            dmeta = device.get("metadata") or {}
-            if dmeta.get("namespace") != meta.get("namespace"):
-                continue
-            source = render.password_source(device)
-            tls = (device.get("spec") or {}).get("tls") or {}
-            names = {source[0] if source else None, (tls.get("caSecretRef") or {}).get("name"),
-                     (tls.get("clientCertSecretRef") or {}).get("name")}
-            if meta.get("name") in names:
-                self.queue.enqueue(_key(device))
+        for key in self._secret_devices.get(_key(obj), set()):
+            self.queue.enqueue(key)
 
     def _cached(self, path: str) -> tuple[bool, Obj | None]:
         """Reads for the reconciler from the informer caches: (known, object). Owned Deployments and
@@ -250,7 +249,7 @@ class Manager:
         self.secrets = Informer(client, paths.core("secrets"), name="secrets")
         self._caches = {"ciscodevices": self.devices, "deployments": self.deployments,
                         "configmaps": self.configmaps, "nodes": self.nodes, "secrets": self.secrets}
-        self.reconciler = DeviceReconciler(client, recorder, self.opts.controller, self.devices.list,
+        self.reconciler = DeviceReconciler(client, recorder, self.opts.controller, self._devices_on_node,
                                            cache=self._cached)
         self.queue = WorkQueue("ciscodevices", self._handle)
 
@@ -301,6 +300,24 @@ def _on_update(handler: Callable[[Obj], None]) -> Callable[[Obj, Obj], None]:
     def on_update(_old: Obj, new: Obj) -> None:
         handler(new)
     return on_update
+
+
+def _secret_names(device: Obj) -> frozenset[str]:
+    """The Secrets (as "namespace/name") a device's cisco-vk pod uses."""
+    ns = (device.get("metadata") or {}).get("namespace")
+    source = render.password_source(device)
+    tls = (device.get("spec") or {}).get("tls") or {}
+    names = {source[0] if source else None, (tls.get("caSecretRef") or {}).get("name"),
+             (tls.get("clientCertSecretRef") or {}).get("name")}
+    return frozenset(f"{ns}/{n}" for n in names if n)
+
+
+def _discard(index: dict[str, set[str]], name: str, key: str) -> None:
+    keys = index.get(name)
+    if keys is not None:
+        keys.discard(key)
+        if not keys:
+            del index[name]
 
 
 def _node_view(node: Obj) -> Obj:

@@ -91,6 +91,7 @@ class Blocked(Exception):
 # path -> (known, object): known=False sends the read to the API server.
 CacheLookup = Callable[[str], tuple[bool, Obj | None]]
 WRITTEN_TTL_SECONDS = 60.0  # forget an own write the cache has not shown by then
+MAX_WRITTEN = 20000  # prune expired entries beyond this many
 SA_CACHE_SECONDS = 60.0  # a ServiceAccount seen is not looked up again for this long
 
 
@@ -102,15 +103,16 @@ class _Written:
 
 
 class DeviceReconciler:
-    """Reconciles CiscoDevices. ``devices`` lists every known CiscoDevice (the informer cache), for
-    the cross-namespace node-name uniqueness check; ``cache`` serves reads (see the module doc)."""
+    """Reconciles CiscoDevices. ``devices_on_node(name)`` returns every known CiscoDevice (in any
+    namespace) whose node name is ``name``, for the node-name uniqueness check; ``cache`` serves
+    reads (see the module doc)."""
 
     def __init__(self, client: Client, recorder: Recorder, opts: ControllerOptions,
-                 devices: Callable[[], list[Obj]], cache: CacheLookup | None = None) -> None:
+                 devices_on_node: Callable[[str], list[Obj]], cache: CacheLookup | None = None) -> None:
         self.client = client
         self.recorder = recorder
         self.opts = opts
-        self.devices = devices
+        self.devices_on_node = devices_on_node
         self.cache = cache
         self._written: dict[str, _Written] = {}
         self._sa_seen: dict[str, float] = {}  # "namespace/name" -> monotonic time seen
@@ -135,10 +137,11 @@ class DeviceReconciler:
         if problem is None:
             try:
                 credential_rv = await self._apply_credentials(device)
-                await self._apply(render.render_configmap(device),
+                text = render.config_yaml(device)
+                await self._apply(render.render_configmap(device, text),
                                   paths.configmaps(namespace, render.configmap_name(device)), device)
                 deployment = await self._apply(
-                    render.render_deployment(device, self.opts.render, credential_rv),
+                    render.render_deployment(device, self.opts.render, credential_rv, text),
                     paths.deployments(namespace, render.deployment_name(device)), device)
             except Blocked as blocked:
                 problem = blocked.condition
@@ -197,7 +200,7 @@ class DeviceReconciler:
         mine = render.node_name(device)
         meta = device["metadata"]
         key = (meta.get("creationTimestamp") or "", meta["namespace"], meta["name"])
-        for other in self.devices():
+        for other in self.devices_on_node(mine):
             om = other.get("metadata") or {}
             if (om.get("namespace"), om.get("name")) == (meta["namespace"], meta["name"]):
                 continue
@@ -256,7 +259,8 @@ class DeviceReconciler:
             known, cached = self.cache(path)
             if known:
                 seen = self._fresher(path, cached)
-                return copy.deepcopy(seen) if seen is not None else None
+                # Cached objects are shared and read-only; only the device is changed by a pass.
+                return copy.deepcopy(seen) if seen is not None and f"/{PLURAL}/" in path else seen
         try:
             return await self.client.get(path)
         except NotFoundError:
@@ -279,8 +283,8 @@ class DeviceReconciler:
             return result
         previous = self._written.get(path)
         stale = {before} | (previous.stale if previous is not None else set())
-        self._written[path] = _Written(stale, copy.deepcopy(result), time.monotonic())
-        if len(self._written) > 4 * max(len(self.devices()), 256):
+        self._written[path] = _Written(stale, result, time.monotonic())
+        if len(self._written) > MAX_WRITTEN:
             now = time.monotonic()
             self._written = {k: w for k, w in self._written.items() if now - w.at < WRITTEN_TTL_SECONDS}
         return result

@@ -51,7 +51,18 @@ async def child_main(kubeconfig: str, stats_file: str, workers: int) -> None:
     ready_at: list[float] = []
     loop = asyncio.get_running_loop()
 
+    profile = os.environ.get("CVK_BENCH_PROFILE")  # a path: cProfile stats written with each dump
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+
     def dump() -> None:
+        if profiler is not None and profile:
+            profiler.dump_stats(profile)  # stops profiling: resume
+            profiler.enable()
         client = manager.client
         metrics = dict(client.metrics) if client else {}
         queue = getattr(manager, "queue", None)
