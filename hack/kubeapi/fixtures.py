@@ -197,6 +197,9 @@ def kubeapi_process(tmp_path: Path) -> Iterator[_Handle]:
     pki = tmp_path / "pki"
     token = "test-" + os.urandom(12).hex()
     repo_root = Path(__file__).resolve().parents[2]
+    # The server's log goes to a file: a pipe nobody reads could fill up and block the server.
+    log_path = tmp_path / "kubeapi.log"
+    log_file = log_path.open("w")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -213,7 +216,7 @@ def kubeapi_process(tmp_path: Path) -> Iterator[_Handle]:
         ],
         cwd=repo_root,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=log_file,
         text=True,
     )
     try:
@@ -222,8 +225,8 @@ def kubeapi_process(tmp_path: Path) -> Iterator[_Handle]:
         m = re.search(r"url=(\S+)", line)
         if not m:
             proc.kill()
-            _, err = proc.communicate(timeout=10)
-            raise RuntimeError(f"kubeapi process did not start: {line!r} {err}")
+            proc.wait(10)
+            raise RuntimeError(f"kubeapi process did not start: {line!r}\n{log_path.read_text()}")
         yield _Handle(
             kubeconfig=kubeconfig,
             url=m.group(1),
@@ -241,11 +244,9 @@ def kubeapi_process(tmp_path: Path) -> Iterator[_Handle]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
-        with contextlib.suppress(Exception):
-            if proc.stdout:
-                proc.stdout.close()
-            if proc.stderr:
-                proc.stderr.close()
+        if proc.stdout:
+            proc.stdout.close()
+        log_file.close()
 
 
 def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05, message: str = "condition") -> Any:
