@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -108,13 +109,9 @@ async def build(api: Reader, pod: Obj, container: Obj, root: Path, pod_ip: str,
     volumes = {v["name"]: v for v in (pod.get("spec") or {}).get("volumes") or []}
     mounts: dict[str, str] = {}
     for mount in container.get("volumeMounts") or []:
-        vol = volumes.get(mount["name"])
-        if vol is None:
+        if mount["name"] not in volumes:
             raise PodSpecError(f"volumeMount {mount['name']} names no volume")
-        target = workdir / "volumes" / mount["name"]
-        target.mkdir(parents=True, exist_ok=True)
-        await _fill_volume(api, ns, vol, target)
-        mounts[mount["mountPath"].rstrip("/")] = str(target)
+        mounts[mount["mountPath"].rstrip("/")] = str(workdir / "volumes" / mount["name"])
 
     env: dict[str, str] = {}
     for item in container.get("env") or []:
@@ -144,6 +141,12 @@ async def build(api: Reader, pod: Obj, container: Obj, root: Path, pod_ip: str,
             text = text.replace(mount_path + "/", mounts[mount_path] + "/")
         return text
 
+    for mount in container.get("volumeMounts") or []:
+        target = Path(mounts[mount["mountPath"].rstrip("/")])
+        target.mkdir(parents=True, exist_ok=True)
+        # ConfigMap files may name other mounted files (a config file pointing at a mounted CA).
+        await _fill_volume(api, ns, volumes[mount["name"]], target, remap)
+
     env = {k: remap(v) for k, v in env.items()}
     argv = [remap(expand(a, env)) for a in (container.get("command") or []) + (container.get("args") or [])]
     if not argv:
@@ -151,13 +154,13 @@ async def build(api: Reader, pod: Obj, container: Obj, root: Path, pod_ip: str,
     return ProcessSpec(argv=argv, env={**base_env, **env}, workdir=workdir)
 
 
-async def _fill_volume(api: Reader, ns: str, vol: Obj, target: Path) -> None:
+async def _fill_volume(api: Reader, ns: str, vol: Obj, target: Path, remap: Callable[[str], str]) -> None:
     items: dict[str, bytes] = {}
     if "configMap" in vol:
         from cvk.kube import paths
 
         cm = await api.get(paths.configmaps(ns, vol["configMap"]["name"]))
-        items = {k: str(v).encode() for k, v in (cm.get("data") or {}).items()}
+        items = {k: remap(str(v)).encode() for k, v in (cm.get("data") or {}).items()}
         selected = vol["configMap"].get("items")
     elif "secret" in vol:
         from cvk.kube import paths

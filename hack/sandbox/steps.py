@@ -138,11 +138,13 @@ class Sandbox:
         ready = self.dir / "sim.json"
         ca = self.dir / "sim-ca.pem"
         self._start("iosxe-sim", [sys.executable, "-m", "hack.iosxe_sim", "--port", "0", "--write-ca", str(ca),
-                                  "--ready-file", str(ready), "--hostname", DEVICE, "--file", DEMO_IMAGE])
+                                  "--ready-file", str(ready), "--hostname", DEVICE, "--file", DEMO_IMAGE,
+                                  "--grpc-port", "0"])
         self.wait_for("the simulator", ready.exists, timeout=30)
         time.sleep(0.2)
         self.sim = json.loads(ready.read_text())
-        return f"RESTCONF at https://127.0.0.1:{self.sim['port']} (CA {ca})"
+        return (f"RESTCONF at https://127.0.0.1:{self.sim['port']}, gNMI/gNOI at 127.0.0.1:{self.sim['grpc_port']} "
+                f"(CA {ca})")
 
     def _install(self) -> str:
         self.kubectl("apply", "-f", str(ROOT / "deploy" / "crds"))
@@ -192,6 +194,7 @@ class Sandbox:
         if self.driver == "XE":
             spec.update({"port": int(self.sim["port"]),
                          "tls": {"enabled": True, "caSecretRef": {"name": f"{DEVICE}-ca"}},
+                         "gnoi": {"port": int(self.sim["grpc_port"]), "transportSecurity": "tls"},
                          "xe": {"networking": {"interface": {
                              "type": "VirtualPortGroup", "virtualPortGroup": {"dhcp": True, "interface": "0"}}}}})
         docs.append({"apiVersion": "cisco.vk/v1alpha1", "kind": "CiscoDevice",
@@ -222,7 +225,7 @@ class Sandbox:
                 "tolerations": [{"key": "virtual-kubelet.io/provider", "operator": "Exists",
                                  "effect": "NoSchedule"}],
                 "containers": [{"name": "hello", "image": image,
-                                "env": [{"name": "GREETING", "value": "hello from an IOx app"}],
+                                "env": [{"name": "GREETING", "value": "hello-from-iox"}],
                                 "resources": {"requests": {"cpu": "200m", "memory": "128Mi"}}}],
             },
         }
