@@ -91,7 +91,7 @@ class Blocked(Exception):
 # path -> (known, object): known=False sends the read to the API server.
 CacheLookup = Callable[[str], tuple[bool, Obj | None]]
 WRITTEN_TTL_SECONDS = 60.0  # forget an own write the cache has not shown by then
-MAX_WRITTEN = 20000  # prune expired entries beyond this many
+PRUNE_EVERY = 500  # writes between two prunings of the remembered writes
 SA_CACHE_SECONDS = 60.0  # a ServiceAccount seen is not looked up again for this long
 
 
@@ -115,6 +115,7 @@ class DeviceReconciler:
         self.devices_on_node = devices_on_node
         self.cache = cache
         self._written: dict[str, _Written] = {}
+        self._writes = 0
         self._sa_seen: dict[str, float] = {}  # "namespace/name" -> monotonic time seen
 
     async def reconcile(self, namespace: str, name: str) -> float | None:
@@ -284,10 +285,22 @@ class DeviceReconciler:
         previous = self._written.get(path)
         stale = {before} | (previous.stale if previous is not None else set())
         self._written[path] = _Written(stale, result, time.monotonic())
-        if len(self._written) > MAX_WRITTEN:
-            now = time.monotonic()
-            self._written = {k: w for k, w in self._written.items() if now - w.at < WRITTEN_TTL_SECONDS}
+        self._writes += 1
+        if self._writes % PRUNE_EVERY == 0:
+            self._prune_written()
         return result
+
+    def _prune_written(self) -> None:
+        """Forget own writes the cache already shows (or that expired): they only cost memory."""
+        now = time.monotonic()
+        for path, written in list(self._written.items()):
+            if now - written.at >= WRITTEN_TTL_SECONDS:
+                del self._written[path]
+                continue
+            known, cached = self.cache(path) if self.cache is not None else (False, None)
+            rv = (cached or {}).get("metadata", {}).get("resourceVersion") if cached else None
+            if known and rv not in written.stale:
+                del self._written[path]
 
     async def _service_account_exists(self, ns: str, name: str) -> bool:
         key, now = f"{ns}/{name}", time.monotonic()

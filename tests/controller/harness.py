@@ -164,9 +164,9 @@ class Cluster:
         await eventually(ready, what=f"Deployment {name}-vk ready")
 
     async def put_node(self, node: str, *, ready: bool = True, reachable: bool = True,
-                       message: str = "") -> Obj:
+                       message: str = "", heartbeat: str | None = None) -> Obj:
         """Create or update the virtual Node as cisco-vk would register it."""
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        now = heartbeat or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         conditions = [
             {"type": "Ready", "status": "True" if ready else "False", "reason": "KubeletReady",
              "message": "ok", "lastHeartbeatTime": now, "lastTransitionTime": now},
