@@ -1,4 +1,4 @@
-"""Kubernetes resource quantities ("500m", "128Mi", "2") as numbers, for the fake device's figures."""
+"""Kubernetes resource quantities ("500m", "128Mi", "2") as exact numbers: the one parser of cisco-vk."""
 
 from __future__ import annotations
 

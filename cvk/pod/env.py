@@ -31,6 +31,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Protocol
 
+from cvk.config import quantity
 from cvk.pod.keys import Pod
 
 Recorder = Callable[[str, str, str], None]
@@ -122,21 +123,11 @@ def service_env(services: list[dict[str, Any]]) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------- quantities
-_SUFFIX = {
-    "": Decimal(1), "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"),
-    "k": Decimal(10**3), "M": Decimal(10**6), "G": Decimal(10**9), "T": Decimal(10**12),
-    "P": Decimal(10**15), "E": Decimal(10**18),
-    "Ki": Decimal(2**10), "Mi": Decimal(2**20), "Gi": Decimal(2**30), "Ti": Decimal(2**40),
-    "Pi": Decimal(2**50), "Ei": Decimal(2**60),
-}  # fmt: skip
-_QUANTITY = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)([a-zA-Z]*)$")
-
-
 def parse_quantity(text: str | int | float) -> Decimal:
-    m = _QUANTITY.match(str(text).strip())
-    if not m or m.group(2) not in _SUFFIX:
-        raise EnvError(f"{text!r} is not a Kubernetes quantity")
-    return Decimal(m.group(1)) * _SUFFIX[m.group(2)]
+    try:
+        return quantity.parse_quantity(text)
+    except ValueError as err:
+        raise EnvError(str(err)) from None
 
 
 def resource_field_value(container: dict[str, Any], ref: dict[str, Any], allocatable: dict[str, str]) -> str:
