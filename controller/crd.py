@@ -192,6 +192,35 @@ def spec_schema() -> Schema:
                                               default="auto"),
                 },
             ),
+            "ssh": _obj(
+                "SSH CLI access for kubectl exec/attach, and for kubectl logs where gNOI File is missing. "
+                "The login is username and the device password.",
+                {
+                    "port": _int("SSH port of the device.", 1, 65535, default=22),
+                    "knownHostsFile": _str("known_hosts path inside the cisco-vk pod (standalone cisco-vk run).",
+                                           minLength=1),
+                    "knownHostsSecretRef": _obj(
+                        "Secret with the device's known_hosts line (ssh-keyscan output), mounted for you.",
+                        {
+                            "name": _str("Secret name.", minLength=1, maxLength=253),
+                            "key": _str("Key of the known_hosts text in the Secret.", default="known_hosts",
+                                        minLength=1),
+                        },
+                        required=["name"],
+                        atomic=True,
+                    ),
+                    "insecureSkipHostKeyCheck": _bool("Do not verify the device's SSH host key (lab use only).",
+                                                      default=False),
+                },
+                rules=[
+                    {"rule": "has(self.knownHostsFile) || has(self.knownHostsSecretRef) || "
+                             "(has(self.insecureSkipHostKeyCheck) && self.insecureSkipHostKeyCheck)",
+                     "message": "set knownHostsSecretRef or, for a lab, insecureSkipHostKeyCheck: true",
+                     "fieldPath": ".knownHostsSecretRef"},
+                    {"rule": "!(has(self.knownHostsFile) && has(self.knownHostsSecretRef))",
+                     "message": "set either knownHostsFile or knownHostsSecretRef, not both"},
+                ],
+            ),
             "podCIDR": _str("CIDR for static app addresses when DHCP is off, e.g. 192.168.1.0/24.",
                             pattern=r"^[0-9a-fA-F:.]+/[0-9]{1,3}$"),
             "labels": {"type": "object", "description": "Labels added to the Node.",

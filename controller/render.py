@@ -5,7 +5,9 @@ are unit-tested without an API server and re-rendering an unchanged device yield
 Secrets never reach the ConfigMap: ``password`` and ``credentialSecretRef`` are removed from the
 rendered device file; the password reaches cisco-vk as env ``CVK_DEVICE_PASSWORD`` through
 ``valueFrom.secretKeyRef``. An inline ``spec.password`` is moved into an owned Secret
-``<name>-credentials`` so that it appears in no Deployment or ConfigMap either.
+``<name>-credentials`` so that it appears in no Deployment or ConfigMap either. Referenced Secrets
+that hold files (``tls.caSecretRef``, ``tls.clientCertSecretRef``, ``ssh.knownHostsSecretRef``) are
+mounted into the cisco-vk pod and appear in the device file as paths.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ Obj = dict[str, Any]
 CONFIG_KEY = "config.yaml"
 CONFIG_DIR = "/etc/cisco-vk"
 TLS_DIR = "/etc/cisco-vk/tls"
+SSH_DIR = "/etc/cisco-vk/ssh"
+KNOWN_HOSTS_FILE = f"{SSH_DIR}/known_hosts"
 STATE_DIR = "/var/lib/cisco-vk"  # writable scratch (root filesystem is read-only)
 FINALIZER = "cisco.vk/device-cleanup"
 CONFIG_HASH_ANNOTATION = "cisco.vk/config-hash"
@@ -122,6 +126,9 @@ def device_file(device: Obj) -> Obj:
         if tls.pop("clientCertSecretRef", None):
             tls["certFile"] = f"{TLS_DIR}/client/tls.crt"
             tls["keyFile"] = f"{TLS_DIR}/client/tls.key"
+    ssh = spec.get("ssh")
+    if isinstance(ssh, dict) and ssh.pop("knownHostsSecretRef", None):
+        ssh["knownHostsFile"] = KNOWN_HOSTS_FILE
     return {"device": spec}
 
 
@@ -189,6 +196,13 @@ def _volumes(device: Obj) -> tuple[list[Obj], list[Obj]]:
         volumes.append({"name": "device-client-cert",
                         "secret": {"secretName": tls["clientCertSecretRef"]["name"]}})
         mounts.append({"name": "device-client-cert", "mountPath": f"{TLS_DIR}/client", "readOnly": True})
+    ssh = (device.get("spec") or {}).get("ssh") or {}
+    ref = ssh.get("knownHostsSecretRef")
+    if ref:
+        key = str(ref.get("key") or "known_hosts")
+        volumes.append({"name": "device-known-hosts",
+                        "secret": {"secretName": ref["name"], "items": [{"key": key, "path": "known_hosts"}]}})
+        mounts.append({"name": "device-known-hosts", "mountPath": SSH_DIR, "readOnly": True})
     return volumes, mounts
 
 

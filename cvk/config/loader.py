@@ -7,7 +7,8 @@ dotted path (``device.xe.networking.interface.type``) and whose message says how
 
 The password comes from the file, else env ``CVK_DEVICE_PASSWORD``, else the file named by
 ``passwordFile`` or env ``CVK_DEVICE_PASSWORD_FILE`` (a mounted Secret). It never appears in
-``repr`` (DeviceSpec hides it) or in logs.
+``repr`` (DeviceSpec hides it) or in logs. With ``ssh``, the known_hosts file is read and checked
+at load time as well (``read_known_hosts``), so a wrong path stops ``cisco-vk run`` at once.
 """
 
 from __future__ import annotations
@@ -154,6 +155,34 @@ def resolve_password(spec: DeviceSpec, env: Mapping[str, str], root: str = "devi
                           f"passwordFile in the file, or env {PASSWORD_ENV} or {PASSWORD_FILE_ENV}")
 
 
+def read_known_hosts(spec: DeviceSpec, root: str = "device") -> str | None:
+    """The known_hosts text for ``spec.ssh`` (None when the host key check is off), checked line by
+    line. ``knownHostsSecretRef`` alone is refused: only the controller can mount a Secret (it then
+    sets ``knownHostsFile``)."""
+    ssh = spec.ssh
+    if ssh is None or ssh.insecure_skip_host_key_check:
+        return None
+    field = f"{root}.ssh.knownHostsFile"
+    if ssh.known_hosts_file is None:
+        raise ConfigError(field, "knownHostsSecretRef is mounted by the controller only; for cisco-vk run set "
+                          "knownHostsFile to a file holding the device's known_hosts line (ssh-keyscan output)")
+    path = ssh.known_hosts_file
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise ConfigError(field, f"cannot read known_hosts file {path}: {reason}") from None
+    from cvk.transport.ssh import SshConfig  # lazily: FAKE users need no SSH
+
+    try:
+        SshConfig(host=spec.address, username=spec.username, password="", port=ssh.port,
+                  known_hosts=text).validate()
+    except ConfigError as err:
+        raise ConfigError(field, f"{path}: {err.message}") from None
+    return text
+
+
 def load_device_file(path: str, env: Mapping[str, str] | None = None) -> DeviceSpec:
     """Read, validate and complete (password) the device file of ``cisco-vk run``."""
     try:
@@ -166,4 +195,5 @@ def load_device_file(path: str, env: Mapping[str, str] | None = None) -> DeviceS
     spec = document_to_spec(doc, path)
     root = "device" if isinstance(doc, dict) and "device" in doc else "spec"
     resolve_password(spec, os.environ if env is None else env, root)
+    read_known_hosts(spec, root)  # fail at start, not at the first kubectl exec
     return spec

@@ -75,6 +75,29 @@ class GnoiConfig:
 
 
 @dataclasses.dataclass
+class KnownHostsSecretRef:
+    """A Secret in the CiscoDevice's namespace holding the device's SSH host key (ssh-keyscan output)."""
+
+    name: str
+    key: str = "known_hosts"
+
+
+@dataclasses.dataclass
+class SSHConfig:
+    """SSH CLI access to the device (kubectl exec/attach, and logs where gNOI File is missing).
+
+    The login is the device's ``username`` and password. Host keys are checked against
+    ``known_hosts_file`` (a path inside the cisco-vk pod; the controller mounts
+    ``known_hosts_secret_ref`` and sets it) unless ``insecure_skip_host_key_check`` (lab use only).
+    """
+
+    port: int = 22
+    known_hosts_file: str | None = None
+    known_hosts_secret_ref: KnownHostsSecretRef | None = None
+    insecure_skip_host_key_check: bool = False
+
+
+@dataclasses.dataclass
 class ResourceLimits:
     """Kubernetes quantities as strings. ``default*`` apply only where the pod sets no request."""
 
@@ -172,6 +195,7 @@ class DeviceSpec:
     node_name: str | None = None
     tls: TLSConfig = dataclasses.field(default_factory=TLSConfig)
     gnoi: GnoiConfig | None = None
+    ssh: SSHConfig | None = None  # None: no exec/attach; logs over gNOI only
     pod_cidr: str | None = None
     labels: dict[str, str] = dataclasses.field(default_factory=dict)
     taints: list[Taint] = dataclasses.field(default_factory=list)

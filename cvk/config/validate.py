@@ -92,6 +92,8 @@ def validate_spec(spec: DeviceSpec, root: str) -> None:
             raise ConfigError(f"{root}.gnoi.transportSecurity",
                               f"must be one of {', '.join(TRANSPORT_SECURITY)}, "
                               f"got {spec.gnoi.transport_security!r}")
+    if spec.ssh is not None:
+        _ssh(spec, root)
     if spec.pod_cidr is not None:
         _pod_cidr(f"{root}.podCIDR", spec.pod_cidr)
     for key, value in spec.labels.items():
@@ -159,6 +161,30 @@ def _tls(spec: DeviceSpec, root: str) -> None:
     for key, ref in (("caSecretRef", tls.ca_secret_ref), ("clientCertSecretRef", tls.client_cert_secret_ref)):
         if ref is not None:
             _name(f"{root}.tls.{key}.name", ref.name)
+
+
+def _ssh(spec: DeviceSpec, root: str) -> None:
+    ssh = spec.ssh
+    assert ssh is not None
+    path = f"{root}.ssh"
+    _range(f"{path}.port", ssh.port, PORT_RANGE)
+    if ssh.known_hosts_file is not None:
+        _nonempty(f"{path}.knownHostsFile", ssh.known_hosts_file)
+    ref = ssh.known_hosts_secret_ref
+    if ref is not None:
+        _name(f"{path}.knownHostsSecretRef.name", ref.name)
+        if not _SECRET_KEY.match(ref.key):
+            raise ConfigError(f"{path}.knownHostsSecretRef.key",
+                              f"{ref.key!r} is not a valid Secret key (letters, digits, '-', '_', '.')")
+        if ssh.known_hosts_file is not None:
+            raise ConfigError(f"{path}.knownHostsSecretRef",
+                              "set either knownHostsFile or knownHostsSecretRef, not both (the controller "
+                              "mounts the Secret and sets knownHostsFile itself)")
+    if ssh.known_hosts_file is None and ref is None and not ssh.insecure_skip_host_key_check:
+        raise ConfigError(f"{path}.knownHostsFile",
+                          "SSH host keys must be verified: set knownHostsFile (a file with the device's "
+                          "ssh-keyscan line), set knownHostsSecretRef or, for a lab, "
+                          "insecureSkipHostKeyCheck: true")
 
 
 def _pod_cidr(path: str, cidr: str) -> None:

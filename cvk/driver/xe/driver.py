@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from cvk.config.spec import DeviceSpec
 from cvk.driver.base import (
+    AttachIO,
     Driver,
     LogOptions,
     NodeResources,
@@ -67,6 +68,7 @@ from cvk.transport.restconf import RestconfClient
 
 if TYPE_CHECKING:
     from cvk.driver.xe.logs import DeviceFiles
+    from cvk.transport.ssh import SshCli
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +154,7 @@ class XEDriver(Driver):
         self._pass_lock = asyncio.Lock()
         self._files: DeviceFiles | None = None
         self._gnoi_pool: Any = None
+        self._ssh: SshCli | None = None
 
     # ---- plumbing ----------------------------------------------------------------------------
     @property
@@ -205,7 +208,11 @@ class XEDriver(Driver):
             with contextlib.suppress(Exception):
                 await self._gnoi_pool.close()
             self._gnoi_pool = None
-            self._files = None
+        self._files = None
+        ssh, self._ssh = self._ssh, None
+        if ssh is not None:
+            with contextlib.suppress(Exception):
+                await ssh.close()
 
     def notify_pods(self, callback: PodCallback) -> None:
         self._callback = callback
@@ -247,12 +254,30 @@ class XEDriver(Driver):
     async def container_logs(
         self, namespace: str, pod: str, container: str, opts: LogOptions
     ) -> AsyncIterator[bytes]:
-        """The app's IOx console log: ``app-hosting move`` of the log, read with gNOI File (logs.py)."""
+        """The app's IOx console log: ``app-hosting move`` of the log, read with gNOI File or SSH (logs.py)."""
         from cvk.driver.xe.logs import read_app_logs
 
         app_id = await self._app_of(namespace, pod, container)
         async for chunk in read_app_logs(self.client, self._device_files(), app_id, opts):
             yield chunk
+
+    async def run_in_container(
+        self, namespace: str, pod: str, container: str, cmd: list[str], io: AttachIO
+    ) -> int:
+        """``kubectl exec``: ``app-hosting connect appid ID session`` over SSH (exec.py)."""
+        from cvk.driver.xe.exec import exec_in_app
+
+        ssh = self._require_ssh("exec")
+        app_id = await self._app_of(namespace, pod, container)
+        return await exec_in_app(ssh, app_id, cmd, io)
+
+    async def attach_to_container(self, namespace: str, pod: str, container: str, io: AttachIO) -> int:
+        """``kubectl attach``: the app's console (``app-hosting connect appid ID console``) over SSH."""
+        from cvk.driver.xe.exec import attach_app
+
+        ssh = self._require_ssh("attach")
+        app_id = await self._app_of(namespace, pod, container)
+        return await attach_app(ssh, app_id, io)
 
     async def _app_of(self, namespace: str, pod: str, container: str) -> str:
         rec = self._find(namespace, pod)
@@ -264,31 +289,76 @@ class XEDriver(Driver):
                 return c.app_id
         raise NotFound(f"pod {namespace}/{pod} has no container {container!r}")
 
+    def _require_ssh(self, what: str) -> SshCli:
+        cli = self._ssh_cli()
+        if cli is None:
+            raise NotSupported(
+                f"{what} into IOS-XE apps runs over the device's SSH CLI, and this CiscoDevice has no spec.ssh; "
+                "add spec.ssh with knownHostsSecretRef (or knownHostsFile)"
+            )
+        return cli
+
+    def _ssh_cli(self) -> SshCli | None:
+        """The device's one SSH CLI client (created on first use), or None without ``spec.ssh``."""
+        if self._ssh is not None:
+            return self._ssh
+        ssh = self.spec.ssh
+        if ssh is None:
+            return None
+        from cvk.config.loader import read_known_hosts
+        from cvk.transport.ssh import SshCli, SshConfig
+
+        known_hosts = read_known_hosts(self.spec)
+        if ssh.insecure_skip_host_key_check:
+            log.warning("ssh host key check disabled by spec.ssh.insecureSkipHostKeyCheck (lab use only) "
+                        "device=%s", self.spec.address)
+        self._ssh = SshCli(
+            SshConfig(
+                host=self.spec.address,
+                port=ssh.port,
+                username=self.spec.username,
+                password=self.spec.password or "",
+                known_hosts=known_hosts,
+                insecure_skip_host_key_check=ssh.insecure_skip_host_key_check,
+            )
+        )
+        return self._ssh
+
     def _device_files(self) -> DeviceFiles:
-        """gNOI File access to the device (the SSH fallback needs SSH settings the spec does not carry)."""
+        """Device file access for logs: gNOI File with the SSH CLI as fallback.
+
+        Without a ``spec.gnoi`` block but with ``spec.ssh``, files go over SSH only: many IOS-XE 17.x
+        devices run no gNXI server, and a read should not wait for a gRPC connection that never comes.
+        """
         if self._files is not None:
             return self._files
         from cvk.driver.xe.logs import DeviceFiles
         from cvk.transport.grpc import ChannelPool, GnoiClient, grpc_config
 
-        ca_pem = self._ca_pem
-        if ca_pem is None and self.spec.tls.ca_file:
-            ca_pem = Path(self.spec.tls.ca_file).read_bytes()
-        cfg = grpc_config(
-            self.spec.address,
-            self.spec.username,
-            self.spec.password or "",
-            spec=self.spec.gnoi,
-            env=os.environ,
-            ca_pem=ca_pem,
-        )
-        if cfg is None:
-            raise NotSupported(
-                "container logs of IOS-XE apps are read over gNOI File, which CISCO_VK_GNOI_DISABLED turns off"
+        ssh = self._ssh_cli()
+        cfg = None
+        if ssh is None or self.spec.gnoi is not None:
+            ca_pem = self._ca_pem
+            if ca_pem is None and self.spec.tls.ca_file:
+                ca_pem = Path(self.spec.tls.ca_file).read_bytes()
+            cfg = grpc_config(
+                self.spec.address,
+                self.spec.username,
+                self.spec.password or "",
+                spec=self.spec.gnoi,
+                env=os.environ,
+                ca_pem=ca_pem,
             )
-        pool = ChannelPool(cfg)
-        self._gnoi_pool = pool
-        self._files = DeviceFiles(GnoiClient(pool), None)
+        if cfg is None and ssh is None:
+            raise NotSupported(
+                "container logs of IOS-XE apps are read over gNOI File, which CISCO_VK_GNOI_DISABLED turns off; "
+                "add spec.ssh to read them over the SSH CLI instead"
+            )
+        gnoi = None
+        if cfg is not None:
+            self._gnoi_pool = ChannelPool(cfg)
+            gnoi = GnoiClient(self._gnoi_pool)
+        self._files = DeviceFiles(gnoi, ssh)
         return self._files
 
     # ---- pod lifecycle -----------------------------------------------------------------------
