@@ -53,6 +53,14 @@ def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None
     return resp
 
 
+def field_manager(request: web.Request) -> str:
+    """fieldManager, or the real server's default: the client's User-Agent up to the first "/"."""
+    given = request.query.get("fieldManager")
+    if given:
+        return given
+    return (request.headers.get("User-Agent") or "unknown").split("/", 1)[0][:128]
+
+
 def truthy(value: str | None) -> bool:
     return value is not None and value.lower() in ("1", "true", "t", "yes")
 
@@ -355,7 +363,9 @@ class ResourceAPI:
         if not rt.stored:
             return await self.server.virtual_create(request, rt, body)
         mode = check_mode(request.query.get("fieldValidation"))
-        res = self.backend.create(rt, ns, body, dry_run=self._dry_run(request.query), validation=mode)
+        res = self.backend.create(
+            rt, ns, body, dry_run=self._dry_run(request.query), validation=mode, manager=field_manager(request)
+        )
         return json_response(res.obj, 201, res.warnings)
 
     async def update(
@@ -370,7 +380,14 @@ class ResourceAPI:
         if subresource == "finalize" and rt.kind == "Namespace":
             subresource = None
         res = self.backend.update(
-            rt, ns, name, body, subresource=subresource, dry_run=self._dry_run(request.query), validation=mode
+            rt,
+            ns,
+            name,
+            body,
+            subresource=subresource,
+            dry_run=self._dry_run(request.query),
+            validation=mode,
+            manager=field_manager(request),
         )
         return json_response(res.obj, 201 if res.created else 200, res.warnings)
 
@@ -432,7 +449,9 @@ class ResourceAPI:
         )
         if not precondition:
             new.setdefault("metadata", {})["resourceVersion"] = live["metadata"]["resourceVersion"]
-        res = self.backend.update(rt, ns, name, new, subresource=subresource, dry_run=dry_run, validation=mode)
+        res = self.backend.update(
+            rt, ns, name, new, subresource=subresource, dry_run=dry_run, validation=mode, manager=field_manager(request)
+        )
         return json_response(res.obj, 200, res.warnings)
 
     async def _apply(
@@ -468,7 +487,7 @@ class ResourceAPI:
         live = self.store.get(rt.key, key_ns, name)
         force = truthy(params.get("force"))
         try:
-            new = patchlib.server_side_apply(live, applied, manager, force, rt.kind)
+            new = patchlib.server_side_apply(live, applied, manager, force, rt.kind, subresource=subresource)
         except patchlib.ApplyConflict as exc:
             causes = getattr(exc, "causes", None) or [("", f) for f in getattr(exc, "fields", [])]
             raise ApiError(

@@ -168,6 +168,7 @@ class Backend:
         dry_run: bool = False,
         validation: str = "Warn",
         managed_fields: list[Any] | None = None,
+        manager: str | None = None,
     ) -> WriteResult:
         if not isinstance(body, dict):
             raise bad_request("the body of the request is not a JSON object")
@@ -215,6 +216,8 @@ class Backend:
             md["generation"] = 1
         if managed_fields is not None:
             md["managedFields"] = managed_fields
+        elif manager:
+            _track(rt, None, obj, manager, None)
         if rt.kind == "CustomResourceDefinition":
             self._crd_status(obj)
         if dry_run:
@@ -255,6 +258,7 @@ class Backend:
         dry_run: bool = False,
         validation: str = "Warn",
         allow_create: bool = False,
+        manager: str | None = None,
     ) -> WriteResult:
         if not isinstance(body, dict):
             raise bad_request("the body of the request is not a JSON object")
@@ -270,7 +274,7 @@ class Backend:
                 body = copy.deepcopy(body)
                 body.setdefault("metadata", {})["name"] = name
                 body["metadata"].pop("resourceVersion", None)
-                return self.create(rt, ns, body, dry_run=dry_run, validation=validation)
+                return self.create(rt, ns, body, dry_run=dry_run, validation=validation, manager=manager)
             raise not_found(rt.group, rt.plural, name)
         obj, warnings, problems = self._decode(rt, body, validation, old)
         md = obj["metadata"]
@@ -351,6 +355,8 @@ class Backend:
         if self._same(obj, old):
             # A no-op write keeps the resourceVersion and sends no event, as the real server does.
             return WriteResult(old, warnings)
+        if manager:
+            _track(rt, old, obj, manager, subresource)
         if dry_run:
             return WriteResult(obj, warnings)
         md["resourceVersion"] = str(self.store.next_rv())
@@ -657,6 +663,16 @@ class Backend:
     def _after_write(self, rt: ResourceType, obj: Obj, old: Obj | None) -> None:
         if rt.kind == "CustomResourceDefinition" and rt.group == "apiextensions.k8s.io":
             self._register_crd(obj)
+
+
+def _track(rt: ResourceType, old: Obj | None, new: Obj, manager: str, subresource: str | None) -> None:
+    """Record the write in managedFields (operation Update) so server-side apply sees its owners."""
+    from .patch import track_update
+
+    try:
+        new["metadata"]["managedFields"] = track_update(old, new, manager, rt.kind, subresource=subresource)
+    except Exception:  # a bookkeeping failure must not fail the write itself
+        log.exception("managedFields tracking failed kind=%s name=%s", rt.kind, new["metadata"].get("name"))
 
 
 def _pruned(before: Any, after: Any, path: str) -> list[str]:

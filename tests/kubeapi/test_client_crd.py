@@ -195,6 +195,34 @@ def test_strategic_merge_patch_merges_lists_by_key(kubeapi: Any, custom: client.
     assert {c.type: c.status for c in node.status.conditions} == {"Ready": "True", "DiskPressure": "False"}
     node = core.patch_node_status("n1", {"status": {"conditions": [{"type": "DiskPressure", "$patch": "delete"}]}})
     assert [c.type for c in node.status.conditions] == ["Ready"]
+    # spec.taints is atomic (no patch strategy on the Go type): a patch replaces the list.
+    core.patch_node("n1", {"spec": {"taints": [{"key": "a", "effect": "NoSchedule"}]}})
+    node = core.patch_node("n1", {"spec": {"taints": [{"key": "b", "effect": "NoExecute"}]}})
+    assert [t.key for t in node.spec.taints] == ["b"]
+    node = core.patch_node_status("n1", {"status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.1"}]}})
+    node = core.patch_node_status("n1", {"status": {"addresses": [{"type": "Hostname", "address": "sw1"}]}})
+    assert {a.type for a in node.status.addresses} == {"InternalIP", "Hostname"}
+    apps = client.AppsV1Api(kubeapi.client())
+    containers = [{"name": "a", "image": "x:1", "env": [{"name": "A", "value": "1"}]}, {"name": "b", "image": "y:1"}]
+    apps.create_namespaced_deployment(
+        "default",
+        {
+            "metadata": {"name": "d"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "d"}},
+                "template": {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": containers}},
+            },
+        },
+    )
+    patch = {
+        "spec": {
+            "template": {"spec": {"containers": [{"name": "a", "image": "x:2", "env": [{"name": "B", "value": "2"}]}]}}
+        }
+    }
+    dep = apps.patch_namespaced_deployment("d", "default", patch)
+    got = dep.spec.template.spec.containers
+    assert [(c.name, c.image) for c in got] == [("a", "x:2"), ("b", "y:1")]
+    assert sorted((e.name, e.value) for e in got[0].env) == [("A", "1"), ("B", "2")]
     custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, _device("x", driver="FAKE"))
     # Custom resources do not support strategic merge patch (as on a real server).
     r = kubeapi.request(
@@ -240,3 +268,28 @@ def test_reset_forgets_objects_and_crds(kubeapi: Any, custom: client.CustomObjec
     ]
     assert kubeapi.request("GET", f"/apis/{GROUP}/{VERSION}").status_code == 404
     assert kubeapi.request("GET", "/api/v1/pods").status_code == 200
+
+
+def test_updates_record_managed_fields_so_apply_conflicts(kubeapi: Any) -> None:
+    """A plain write owns the fields it set (operation Update): a later apply of them conflicts."""
+    core = client.CoreV1Api(kubeapi.client())
+    core.create_namespaced_config_map("default", {"metadata": {"name": "cm"}, "data": {"a": "1"}})
+    r = kubeapi.request(
+        "PATCH",
+        "/api/v1/namespaces/default/configmaps/cm",
+        {"data": {"a": "2"}},
+        params={"fieldManager": "editor"},
+        content_type="application/merge-patch+json",
+    )
+    managers = {(m["manager"], m["operation"]) for m in r.json()["metadata"]["managedFields"]}
+    assert ("editor", "Update") in managers
+    applied = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {a: '3'}\n"
+    r = kubeapi.request(
+        "PATCH",
+        "/api/v1/namespaces/default/configmaps/cm",
+        applied,
+        params={"fieldManager": "gitops"},
+        content_type="application/apply-patch+yaml",
+    )
+    assert r.status_code == 409, r.text
+    assert '"editor"' in r.json()["details"]["causes"][0]["message"]
