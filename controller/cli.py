@@ -21,7 +21,8 @@ from controller.render import RenderOptions
               help="Namespace of the leader-election Lease.")
 @click.option("--vk-image", default="cisco-vk:latest", show_default=True,
               help="Image of the cisco-vk pods the controller creates.")
-@click.option("--vk-image-pull-policy", default="IfNotPresent", show_default=True)
+@click.option("--vk-image-pull-policy", default="IfNotPresent", show_default=True,
+              type=click.Choice(["Always", "IfNotPresent", "Never"]))
 @click.option("--vk-service-account", default="cisco-vk", show_default=True,
               help="ServiceAccount of the cisco-vk pods (must exist in each device namespace).")
 @click.option("--vk-resources", default="", help="JSON resources block for the cisco-vk container.")

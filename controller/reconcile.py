@@ -29,7 +29,7 @@ from controller.crd import GROUP, PLURAL, RESERVED_DRIVERS, VERSION
 from controller.status import RECONCILED, Condition, Observed, compute_status
 from cvk.errors import ConfigError
 from cvk.kube import paths
-from cvk.kube.errors import AlreadyExistsError, NotFoundError
+from cvk.kube.errors import AlreadyExistsError, InvalidError, NotFoundError
 
 log = logging.getLogger("cvk.controller")
 
@@ -37,6 +37,7 @@ Obj = dict[str, Any]
 RENDERED_HASH = "cisco.vk/rendered-hash"
 SA_MISSING = "ServiceAccountMissing"
 OBJECT_CONFLICT = "ObjectConflict"
+MAX_DEVICE_NAME = 63  # label value limit (app.kubernetes.io/instance, cisco.vk/device)
 # Problems that depend on objects the controller does not watch: looked at again periodically.
 RECHECK_REASONS = frozenset({SA_MISSING, OBJECT_CONFLICT, "NodeNameConflict"})
 
@@ -74,6 +75,13 @@ def device_path(ns: str | None, name: str | None = None, sub: str | None = None)
 
 def rendered_hash(obj: Obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _invalid_object(desired: Obj, err: InvalidError) -> Condition:
+    causes = "; ".join(f"{c.get('field')}: {c.get('message')}" for c in err.causes if c.get("field")) or str(err)
+    return Condition(RECONCILED, "False", "InvalidObject",
+                     f"the API server rejected {desired['kind']} {desired['metadata']['name']} rendered from "
+                     f"this CiscoDevice ({causes}); check the fields these come from")
 
 
 def _parse_time(ts: str) -> float:
@@ -158,6 +166,12 @@ class DeviceReconciler:
         from cvk.config.loader import parse_device_spec  # the loader cisco-vk run uses
 
         spec = device.get("spec") or {}
+        name = device["metadata"]["name"]
+        if len(name) > MAX_DEVICE_NAME:
+            return Condition(RECONCILED, "False", "InvalidName",
+                             f"metadata.name: {name!r} is {len(name)} characters; a CiscoDevice name is a label "
+                             f"value of its objects and may be at most {MAX_DEVICE_NAME}: use a shorter name "
+                             f"(spec.nodeName can still set the node name)")
         driver = str(spec.get("driver") or "")
         if driver in RESERVED_DRIVERS:
             return Condition(RECONCILED, "False", "ReservedDriver",
@@ -235,6 +249,8 @@ class DeviceReconciler:
             collection = path.rsplit("/", 1)[0]
             try:
                 created = self._wrote(path, None, await self.client.create(collection, desired))
+            except InvalidError as err:
+                raise Blocked(_invalid_object(desired, err)) from None
             except AlreadyExistsError:
                 live = await self.client.get(path)
             else:
@@ -250,7 +266,11 @@ class DeviceReconciler:
         if (live["metadata"].get("annotations") or {}).get(RENDERED_HASH) == digest:
             return live
         desired["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
-        updated = self._wrote(path, live["metadata"]["resourceVersion"], await self.client.replace(path, desired))
+        try:
+            updated = self._wrote(path, live["metadata"]["resourceVersion"],
+                                  await self.client.replace(path, desired))
+        except InvalidError as err:
+            raise Blocked(_invalid_object(desired, err)) from None
         self.recorder.event(device, "Normal", "Updated",
                             f"updated {desired['kind']} {desired['metadata']['name']}")
         return updated

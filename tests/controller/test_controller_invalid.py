@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from controller.reconcile import device_path
+from controller.render import RenderOptions
 from cvk.kube import paths
 
 from .harness import NS, SECRET, Cluster, condition, controller_env, eventually, fake_device
@@ -144,3 +145,20 @@ async def test_an_object_of_someone_else_in_the_way_is_reported_not_overwritten(
 
 async def _absent(cluster: Cluster, path: str) -> bool:
     return await cluster.get(path) is None
+
+
+async def test_a_name_too_long_for_labels_is_reported(kubeapi: Any) -> None:
+    name = "sw-" + "x" * 70
+    async with controller_env(kubeapi) as (cluster, _running):
+        await cluster.create_device(fake_device(name, nodeName="short-node"))
+        device = await _reported(cluster, name, "InvalidName")
+        assert condition(device, "Reconciled")["message"].startswith("metadata.name:")
+
+
+async def test_an_object_the_api_server_rejects_is_reported(kubeapi: Any) -> None:
+    bad = RenderOptions(image_pull_policy="Sometimes")  # as from a bad --vk-image-pull-policy
+    async with controller_env(kubeapi, render=bad) as (cluster, _running):
+        await cluster.create_device(fake_device("sw7"))
+        device = await _reported(cluster, "sw7", "InvalidObject")
+        message = condition(device, "Reconciled")["message"]
+        assert "Deployment sw7-vk" in message and "imagePullPolicy" in message
