@@ -9,6 +9,7 @@ import signal
 
 import click
 
+from controller.leader import LeadershipLost
 from controller.manager import ManagerOptions, run
 from controller.reconcile import ControllerOptions
 from controller.render import RenderOptions
@@ -63,4 +64,8 @@ def controller_command(kubeconfig: str | None, namespace: str, vk_image: str, vk
             loop.add_signal_handler(sig, stop.set)
         await run(opts, stop)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except LeadershipLost as err:
+        logging.getLogger("cvk.controller").error("%s", err)
+        raise SystemExit(1) from None

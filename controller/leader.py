@@ -24,6 +24,10 @@ log = logging.getLogger("cvk.controller.leader")
 Obj = dict[str, Any]
 
 
+class LeadershipLost(RuntimeError):
+    """The Lease could not be renewed in time: another replica may lead now, so this one stops."""
+
+
 class Client(Protocol):
     async def get(self, path: str, params: dict[str, str] | None = None) -> Obj: ...
     async def create(self, path: str, body: Obj) -> Obj: ...

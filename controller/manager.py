@@ -22,7 +22,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from controller import render
-from controller.leader import LeaderElector
+from controller.leader import LeaderElector, LeadershipLost
 from controller.reconcile import RENDERED_HASH, ControllerOptions, DeviceReconciler, device_path
 from cvk.kube import paths
 from cvk.kube.client import KubeClient
@@ -287,7 +287,7 @@ class Manager:
             for informer in informers:
                 await informer.stop()
         if lost is not None and lost.is_set():
-            raise RuntimeError("lost leadership; exiting so that a new leader takes over")
+            raise LeadershipLost("lost leadership; exiting so that a new leader takes over")
 
     async def _resync(self) -> None:
         while True:

@@ -12,6 +12,7 @@ from typing import Any
 
 from controller import render
 from controller.crd import API_VERSION, KIND, crd_manifest
+from controller.leader import LeadershipLost
 from controller.manager import Manager, ManagerOptions
 from controller.reconcile import ControllerOptions, device_path
 from cvk.kube import paths
@@ -207,7 +208,7 @@ class RunningManager:
 
     async def shutdown(self) -> None:
         self.stop.set()
-        with contextlib.suppress(RuntimeError):  # lost leadership
+        with contextlib.suppress(LeadershipLost):
             await asyncio.wait_for(self.task, 15)
 
 

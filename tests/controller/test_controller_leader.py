@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from controller.leader import LeadershipLost
 from cvk.kube import paths
 from cvk.kube.client import KubeClient
 from cvk.kube.config import load_config
@@ -81,7 +82,7 @@ async def test_a_leader_that_cannot_renew_stops_reconciling(kubeapi: Any) -> Non
             await eventually(lambda: running.task.done(), within=15, what="the leader to give up")
         finally:
             kubeapi.server.clear_deny()
-        assert isinstance(running.task.exception(), RuntimeError)
+        assert isinstance(running.task.exception(), LeadershipLost)
         assert "lost leadership" in str(running.task.exception())
         assert not running.manager.ready
     finally:
