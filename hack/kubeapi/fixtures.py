@@ -186,19 +186,22 @@ def running_kubeapi(tmp_path: Path, **kwargs: Any) -> Iterator[_Handle]:
 @pytest.fixture
 def kubeapi(tmp_path: Path) -> Iterator[_Handle]:
     """A fresh in-process API server per test (starts in well under a second)."""
-    with running_kubeapi(tmp_path) as handle:
+    # A subfolder, so the test's own files in tmp_path (a "kubeconfig" of its own) do not collide.
+    with running_kubeapi(tmp_path / "kubeapi") as handle:
         yield handle
 
 
 @pytest.fixture
 def kubeapi_process(tmp_path: Path) -> Iterator[_Handle]:
     """The server as a separate process (python -m hack.kubeapi), stopped with SIGTERM."""
-    kubeconfig = tmp_path / "kubeconfig"
-    pki = tmp_path / "pki"
+    workdir = tmp_path / "kubeapi-process"
+    workdir.mkdir(parents=True, exist_ok=True)
+    kubeconfig = workdir / "kubeconfig"
+    pki = workdir / "pki"
     token = "test-" + os.urandom(12).hex()
     repo_root = Path(__file__).resolve().parents[2]
     # The server's log goes to a file: a pipe nobody reads could fill up and block the server.
-    log_path = tmp_path / "kubeapi.log"
+    log_path = workdir / "kubeapi.log"
     log_file = log_path.open("w")
     proc = subprocess.Popen(
         [
@@ -233,7 +236,7 @@ def kubeapi_process(tmp_path: Path) -> Iterator[_Handle]:
             token=token,
             ca_file=pki / "ca.crt",
             ca_key_file=pki / "ca.key",
-            workdir=tmp_path,
+            workdir=workdir,
             server=None,
         )
     finally:
