@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 _RETURN_DELETED = frozenset({("", "pods"), ("", "nodes"), ("", "namespaces"), ("", "services")})
 
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# NamespaceLifecycle admission refuses to delete these.
+IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 
 FINALIZER_ORPHAN = "orphan"
 FINALIZER_FOREGROUND = "foregroundDeletion"
@@ -422,6 +424,10 @@ class Backend:
         old = self.store.get(rt.key, key_ns, name)
         if old is None:
             raise not_found(rt.group, rt.plural, name)
+        if rt.kind == "Namespace" and rt.group == "" and name in IMMORTAL_NAMESPACES:
+            raise forbidden(
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted', "", "namespaces", name
+            )
         old_md = old["metadata"]
         pre = preconditions or {}
         if pre.get("uid") and pre["uid"] != old_md["uid"]:

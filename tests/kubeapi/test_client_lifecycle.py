@@ -298,3 +298,13 @@ def test_rolling_update_keeps_old_pods_until_new_ones_are_ready(core: client.Cor
     )
     assert dep.status.updated_replicas == 1
     assert {c.type: c.status for c in dep.status.conditions} == {"Available": "True", "Progressing": "True"}
+
+
+def test_system_namespaces_cannot_be_deleted(core: client.CoreV1Api) -> None:
+    with pytest.raises(ApiException) as exc:
+        core.delete_namespace("kube-system")
+    assert exc.value.status == 403
+    assert (
+        json.loads(exc.value.body)["message"]
+        == 'namespaces "kube-system" is forbidden: this namespace may not be deleted'
+    )
