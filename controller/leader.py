@@ -2,10 +2,11 @@
 
 A candidate takes the Lease when it is absent or expired (renewTime + leaseDurationSeconds in the
 past), renews it every ``renew_seconds`` while leading, and gives up leadership (``lost`` is set)
-when it cannot renew within the lease duration. Writes use the Lease's resourceVersion, so two
-candidates never both believe they lead. ``stop()`` releases a held Lease (client-go's
-ReleaseOnCancel): the holder is cleared, so another candidate takes over at its next try instead of
-waiting for the lease to expire.
+when it cannot renew within the renew deadline (two thirds of the lease duration, as client-go's
+10 s of 15 s): a leader steps down before any other candidate may consider the Lease expired.
+Writes use the Lease's resourceVersion, so two candidates never both believe they lead.
+``stop()`` releases a held Lease (client-go's ReleaseOnCancel): the holder is cleared, so another
+candidate takes over at its next try instead of waiting for the lease to expire.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class LeaderElector:
         self.lease_seconds = lease_seconds
         self.renew_seconds = renew_seconds
         self.retry_seconds = retry_seconds
+        self.renew_deadline = lease_seconds * 2 / 3
         self.leading = asyncio.Event()
         self.lost = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -100,8 +102,9 @@ class LeaderElector:
         last_ok = asyncio.get_running_loop().time()
         while True:
             try:
-                ok = await self._try_acquire_or_renew()
-            except (ApiError, OSError) as err:
+                async with asyncio.timeout(self.renew_deadline):
+                    ok = await self._try_acquire_or_renew()
+            except (ApiError, OSError, TimeoutError) as err:
                 log.warning("leader election request failed lease=%s/%s error=%s",
                             self.namespace, self.name, err)
                 ok = False
@@ -114,7 +117,7 @@ class LeaderElector:
                     self.leading.set()
                 await asyncio.sleep(self.renew_seconds)
                 continue
-            if self.leading.is_set() and loop_now - last_ok > self.lease_seconds:
+            if self.leading.is_set() and loop_now - last_ok > self.renew_deadline:
                 log.error("lost leadership lease=%s/%s identity=%s", self.namespace, self.name, self.identity)
                 self.lost.set()
                 return

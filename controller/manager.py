@@ -144,6 +144,24 @@ class Manager:
         for key in self._secret_devices.get(_key(obj), set()):
             self.queue.enqueue(key)
 
+    def _observer(self, plural: str) -> tuple[Callable[[Obj], None], Callable[[Obj, Obj], None],
+                                              Callable[[Obj], None]]:
+        """Informer handlers telling the reconciler what its cache now shows (see ``observed``)."""
+        path_of = _WRITTEN_KINDS[plural]
+
+        def on_add(obj: Obj) -> None:
+            if self.reconciler is not None:
+                self.reconciler.observed(path_of(obj), obj)
+
+        def on_update(_old: Obj, new: Obj) -> None:
+            on_add(new)
+
+        def on_delete(obj: Obj) -> None:
+            if self.reconciler is not None:
+                self.reconciler.observed(path_of(obj), None)
+
+        return on_add, on_update, on_delete
+
     def _cached(self, path: str) -> tuple[bool, Obj | None]:
         """Reads for the reconciler from the informer caches: (known, object). Owned Deployments and
         ConfigMaps are cached by label, so a miss means "not ours": the create that follows meets
@@ -253,6 +271,9 @@ class Manager:
                                            cache=self._cached)
         self.queue = WorkQueue("ciscodevices", self._handle)
 
+        for plural, informer in self._caches.items():
+            if plural in _WRITTEN_KINDS:
+                informer.add_handler(*self._observer(plural))
         self.devices.add_handler(self._on_device_add, self._on_device_update, self._on_device_delete)
         self.deployments.add_handler(self._on_owned, self._on_owned_update, self._on_owned)
         self.configmaps.add_handler(self._on_owned, self._on_owned_update, self._on_owned)
@@ -300,6 +321,20 @@ def _on_update(handler: Callable[[Obj], None]) -> Callable[[Obj, Obj], None]:
     def on_update(_old: Obj, new: Obj) -> None:
         handler(new)
     return on_update
+
+
+def _ns_name(obj: Obj) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    return str(meta.get("namespace")), str(meta.get("name"))
+
+
+# The kinds the reconciler writes and reads back from a cache, with the path it uses for each.
+_WRITTEN_KINDS: dict[str, Callable[[Obj], str]] = {
+    "ciscodevices": lambda o: device_path(*_ns_name(o)),
+    "deployments": lambda o: paths.deployments(*_ns_name(o)),
+    "configmaps": lambda o: paths.configmaps(*_ns_name(o)),
+    "secrets": lambda o: paths.secrets(*_ns_name(o)),
+}
 
 
 def _secret_names(device: Obj) -> frozenset[str]:

@@ -310,6 +310,16 @@ class DeviceReconciler:
             self._prune_written()
         return result
 
+    def observed(self, path: str, obj: Obj | None) -> None:
+        """The cache now shows ``obj`` at ``path`` (None: deleted): forget an own write it supersedes,
+        so that a deletion by someone else is never masked by what this reconciler wrote before."""
+        written = self._written.get(path)
+        if written is None:
+            return
+        rv = (obj.get("metadata") or {}).get("resourceVersion") if obj is not None else None
+        if obj is None or rv not in written.stale:
+            del self._written[path]
+
     def _prune_written(self) -> None:
         """Forget own writes the cache already shows (or that expired): they only cost memory."""
         now = time.monotonic()

@@ -202,3 +202,21 @@ async def test_inline_password_moves_into_an_owned_secret(kubeapi: Any) -> None:
         await eventually(rolled, what="the Deployment to follow the Secret")
         for event in await cluster.events(NS):
             assert "Pa55" not in json.dumps(event)
+
+
+async def test_owned_objects_deleted_by_someone_come_back(kubeapi: Any) -> None:
+    async with controller_env(kubeapi) as (cluster, _running):
+        await cluster.create_device(fake_device("sw3"))
+        dep = await eventually(lambda: cluster.deployment("sw3"), what="the Deployment")
+        cm = await eventually(lambda: cluster.get(paths.configmaps(NS, "sw3-config")), what="the ConfigMap")
+        # Right after they were written, while the controller still remembers its own writes.
+        await cluster.client.delete(paths.deployments(NS, "sw3-vk"))
+        await cluster.client.delete(paths.configmaps(NS, "sw3-config"))
+
+        async def recreated(path: str, uid: str) -> bool:
+            obj = await cluster.get(path)
+            return obj is not None and obj["metadata"]["uid"] != uid
+        await eventually(lambda: recreated(paths.deployments(NS, "sw3-vk"), dep["metadata"]["uid"]),
+                         what="the Deployment to be created again")
+        await eventually(lambda: recreated(paths.configmaps(NS, "sw3-config"), cm["metadata"]["uid"]),
+                         what="the ConfigMap to be created again")

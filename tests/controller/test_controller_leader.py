@@ -4,6 +4,7 @@ the Lease) the other one takes over."""
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime
 from typing import Any
 
 from controller.leader import LeadershipLost
@@ -88,3 +89,30 @@ async def test_a_leader_that_cannot_renew_stops_reconciling(kubeapi: Any) -> Non
     finally:
         await client.close()
 
+
+
+async def test_a_lease_left_by_a_dead_leader_is_taken_once_expired(kubeapi: Any) -> None:
+    client = KubeClient(load_config(str(kubeapi.kubeconfig)), max_retries=1, retry_base_delay=0.01)
+    cluster = Cluster(client)
+    running: RunningManager | None = None
+    try:
+        await cluster.install()
+        opts = manager_options(str(kubeapi.kubeconfig), leader_elect=True)
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        await client.create(paths.leases(SYSTEM_NS), {
+            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": opts.lease_name, "namespace": SYSTEM_NS},
+            "spec": {"holderIdentity": "crashed-replica", "leaseDurationSeconds": 2, "acquireTime": now,
+                     "renewTime": now, "leaseTransitions": 4}})
+        running = await start_manager(opts, wait_ready=False)
+        assert not running.manager.ready  # the lease is still valid at first
+        await eventually(lambda: running is not None and running.manager.ready, within=10,
+                         what="the lease to expire and be taken")
+        lease = await client.get(paths.leases(SYSTEM_NS, opts.lease_name))
+        assert running.manager.elector is not None
+        assert lease["spec"]["holderIdentity"] == running.manager.elector.identity
+        assert lease["spec"]["leaseTransitions"] == 5
+    finally:
+        if running is not None:
+            await running.shutdown()
+        await client.close()
