@@ -342,8 +342,9 @@ def _secret_names(device: Obj) -> frozenset[str]:
     ns = (device.get("metadata") or {}).get("namespace")
     source = render.password_source(device)
     tls = (device.get("spec") or {}).get("tls") or {}
+    ssh = (device.get("spec") or {}).get("ssh") or {}
     names = {source[0] if source else None, (tls.get("caSecretRef") or {}).get("name"),
-             (tls.get("clientCertSecretRef") or {}).get("name")}
+             (tls.get("clientCertSecretRef") or {}).get("name"), (ssh.get("knownHostsSecretRef") or {}).get("name")}
     return frozenset(f"{ns}/{n}" for n in names if n)
 
 

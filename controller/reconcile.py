@@ -77,6 +77,22 @@ def rendered_hash(obj: Obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _file_secrets(spec: Obj) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(field, Secret name, keys) of the Secrets mounted as files into the cisco-vk pod."""
+    out: list[tuple[str, str, tuple[str, ...]]] = []
+    tls = spec.get("tls") or {}
+    if (tls.get("caSecretRef") or {}).get("name"):
+        out.append(("spec.tls.caSecretRef", str(tls["caSecretRef"]["name"]), ("ca.crt",)))
+    if (tls.get("clientCertSecretRef") or {}).get("name"):
+        out.append(("spec.tls.clientCertSecretRef", str(tls["clientCertSecretRef"]["name"]),
+                    ("tls.crt", "tls.key")))
+    known_hosts = (spec.get("ssh") or {}).get("knownHostsSecretRef") or {}
+    if known_hosts.get("name"):
+        out.append(("spec.ssh.knownHostsSecretRef", str(known_hosts["name"]),
+                    (str(known_hosts.get("key") or "known_hosts"),)))
+    return out
+
+
 def _invalid_object(desired: Obj, err: InvalidError) -> Condition:
     causes = "; ".join(f"{c.get('field')}: {c.get('message')}" for c in err.causes if c.get("field")) or str(err)
     return Condition(RECONCILED, "False", "InvalidObject",
@@ -183,17 +199,17 @@ class DeviceReconciler:
         ref: Obj | None = spec.get("credentialSecretRef")
         if ref:
             key = ref.get("key") or "password"
-            secret = await self._get_or_none(paths.secrets(device["metadata"]["namespace"], ref["name"]))
-            if secret is None:
-                return Condition(RECONCILED, "False", "SecretNotFound",
-                                 f"spec.credentialSecretRef.name: Secret {ref['name']} not found in "
-                                 f"namespace {device['metadata']['namespace']}; create it with key {key}")
-            if key not in (secret.get("data") or {}) and key not in (secret.get("stringData") or {}):
-                return Condition(RECONCILED, "False", "SecretKeyMissing",
-                                 f"spec.credentialSecretRef.key: Secret {ref['name']} has no key {key}")
-        elif not spec.get("password"):
+            problem = await self._check_secret(device, "spec.credentialSecretRef", str(ref["name"]), (key,))
+            if problem:
+                return problem
+        elif not spec.get("password") and driver == "XE":
             return Condition(RECONCILED, "False", "NoCredentials",
-                             "spec.credentialSecretRef: set credentialSecretRef (recommended) or password")
+                             "spec.credentialSecretRef: driver XE needs the device password; set "
+                             "credentialSecretRef (recommended) or password")
+        for field, secret_name, keys in _file_secrets(spec):
+            problem = await self._check_secret(device, field, secret_name, keys)
+            if problem:
+                return problem
         ns = device["metadata"]["namespace"]
         sa = self.opts.render.service_account
         if not await self._service_account_exists(ns, sa):
@@ -209,6 +225,24 @@ class DeviceReconciler:
             return Condition(RECONCILED, "False", "NodeNameConflict",
                              f"spec.nodeName: Node {mine} already exists and is not run by cisco-vk; set a "
                              f"spec.nodeName no other Node uses")
+        return None
+
+    async def _check_secret(self, device: Obj, field: str, name: str, keys: tuple[str, ...]) -> Condition | None:
+        """The Secret ``name`` the cisco-vk pod needs exists with ``keys`` (else the pod would hang
+        in ContainerCreating or crash-loop)."""
+        ns = device["metadata"]["namespace"]
+        secret = await self._get_or_none(paths.secrets(ns, name))
+        if secret is None:
+            return Condition(RECONCILED, "False", "SecretNotFound",
+                             f"{field}.name: Secret {name} not found in namespace {ns}; create it with "
+                             f"key{'s' if len(keys) > 1 else ''} {', '.join(keys)}")
+        present = {*(secret.get("data") or {}), *(secret.get("stringData") or {})}
+        missing = [k for k in keys if k not in present]
+        if missing:
+            where = f"{field}.key" if field == "spec.credentialSecretRef" or field.endswith("knownHostsSecretRef") \
+                else f"{field}.name"
+            return Condition(RECONCILED, "False", "SecretKeyMissing",
+                             f"{where}: Secret {name} has no key {', '.join(missing)}")
         return None
 
     def _node_name_conflict(self, device: Obj) -> str | None:

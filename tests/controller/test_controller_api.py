@@ -220,3 +220,41 @@ async def test_owned_objects_deleted_by_someone_come_back(kubeapi: Any) -> None:
                          what="the Deployment to be created again")
         await eventually(lambda: recreated(paths.configmaps(NS, "sw3-config"), cm["metadata"]["uid"]),
                          what="the ConfigMap to be created again")
+
+
+async def test_tls_secrets_are_checked_then_mounted(kubeapi: Any) -> None:
+    async with controller_env(kubeapi) as (cluster, _running):
+        tls = {"enabled": True, "caSecretRef": {"name": "sw4-ca"}, "clientCertSecretRef": {"name": "sw4-client"}}
+        await cluster.create_device(fake_device("sw4", tls=tls))
+
+        async def reconciled(reason: str) -> Any:
+            d = await cluster.device("sw4")
+            c = condition(d, "Reconciled")
+            return c if c.get("reason") == reason else None
+        cond = await eventually(lambda: reconciled("SecretNotFound"), what="the missing CA Secret reported")
+        assert cond["message"].startswith("spec.tls.caSecretRef.name: Secret sw4-ca not found")
+        await cluster.client.create(paths.secrets(NS), {"apiVersion": "v1", "kind": "Secret",
+                                                        "metadata": {"name": "sw4-ca"},
+                                                        "stringData": {"ca.crt": "-----BEGIN CERTIFICATE-----"}})
+        await eventually(lambda: _message_starts(cluster, "sw4", "spec.tls.clientCertSecretRef.name"),
+                         what="the client certificate Secret named")
+        await cluster.client.create(paths.secrets(NS), {"apiVersion": "v1", "kind": "Secret",
+                                                        "metadata": {"name": "sw4-client"}, "type": "Opaque",
+                                                        "stringData": {"tls.crt": "c", "tls.key": "k"}})
+        dep = await eventually(lambda: cluster.deployment("sw4"), what="the Deployment once both exist")
+        pod = dep["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert volumes["device-ca"]["secret"]["secretName"] == "sw4-ca"
+        assert volumes["device-client-cert"]["secret"]["secretName"] == "sw4-client"
+        mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+        assert mounts["device-ca"] == "/etc/cisco-vk/tls/ca"
+        assert mounts["device-client-cert"] == "/etc/cisco-vk/tls/client"
+        cm = await cluster.get(paths.configmaps(NS, "sw4-config"))
+        assert cm is not None
+        config = cm["data"]["config.yaml"]
+        assert "caFile: /etc/cisco-vk/tls/ca/ca.crt" in config and "keyFile: /etc/cisco-vk/tls/client/tls.key" in config
+        assert "SecretRef" not in config
+
+
+async def _message_starts(cluster: Any, name: str, prefix: str) -> bool:
+    return str(condition(await cluster.device(name), "Reconciled").get("message", "")).startswith(prefix)
