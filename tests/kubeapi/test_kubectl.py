@@ -302,3 +302,30 @@ def test_drain_evicts_pods(kube: Any) -> None:
     kube.kubectl("drain", "n1", "--force", "--grace-period=0", "--timeout=20s")
     assert kube.kubectl("get", "node", "n1", "-o", "jsonpath={.spec.unschedulable}").stdout == "true"
     assert kube.kubectl("get", "pods", "-o", "name").stdout.split() == ["pod/b"]
+
+
+def test_get_watch_streams_table_events(kube: Any) -> None:
+    proc = subprocess.Popen(
+        [kube.kubectl_path, "get", "configmaps", "--watch", "--output-watch-events", "--request-timeout=30s"],
+        env=kube.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        # Whether kubectl lists before or after this create, the object is reported as ADDED.
+        kube.kubectl("create", "configmap", "watched", "--from-literal=a=b")
+        header = proc.stdout.readline()
+        assert header.split()[:3] == ["EVENT", "NAME", "DATA"], header
+        line = proc.stdout.readline()
+        assert line.split()[:3] == ["ADDED", "watched", "1"], line
+        kube.kubectl("delete", "configmap", "watched")
+        assert proc.stdout.readline().split()[:2] == ["DELETED", "watched"]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if proc.stdout:
+            proc.stdout.close()
+        if proc.stderr:
+            proc.stderr.close()
