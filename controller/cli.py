@@ -48,6 +48,9 @@ def controller_command(kubeconfig: str | None, namespace: str, vk_image: str, vk
         resources = json.loads(vk_resources) if vk_resources else None
     except ValueError as err:
         raise click.BadParameter(f"not JSON: {err}", param_hint="--vk-resources") from None
+    if resources is not None and (not isinstance(resources, dict) or not set(resources) <= {"requests", "limits"}):
+        raise click.BadParameter('expected a JSON object with "requests" and/or "limits", e.g. '
+                                 '{"limits": {"memory": "256Mi"}}', param_hint="--vk-resources")
     opts = ManagerOptions(
         kubeconfig=kubeconfig, namespace=namespace, leader_elect=leader_elect, workers=workers,
         health_port=health_port, health_address=health_address,
