@@ -36,6 +36,7 @@ log = logging.getLogger("cvk.controller")
 
 Obj = dict[str, Any]
 
+SECRETS_FIELD_SELECTOR = "type!=helm.sh/release.v1,type!=kubernetes.io/service-account-token"
 RECONCILES = Counter("cisco_vk_controller_reconciles_total", "CiscoDevice reconcile passes", ["result"])
 RECONCILE_SECONDS = Histogram("cisco_vk_controller_reconcile_seconds", "Duration of one reconcile pass")
 
@@ -165,7 +166,7 @@ class Manager:
     def _cached(self, path: str) -> tuple[bool, Obj | None]:
         """Reads for the reconciler from the informer caches: (known, object). Owned Deployments and
         ConfigMaps are cached by label, so a miss means "not ours": the create that follows meets
-        any foreign object of that name as AlreadyExists."""
+        any foreign object of that name as AlreadyExists. A Secret miss goes to the API server."""
         parts = path.strip("/").split("/")
         if len(parts) >= 4 and parts[-4] == "namespaces":
             plural, key = parts[-2], f"{parts[-3]}/{parts[-1]}"
@@ -174,7 +175,10 @@ class Manager:
         informer = self._caches.get(plural)
         if informer is None or not informer.has_synced:
             return False, None
-        return True, informer.get(key)
+        obj = informer.get(key)
+        if obj is None and plural == "secrets":
+            return False, None  # maybe of a type the cache leaves out
+        return True, obj
 
     async def _handle(self, key: str) -> None:
         namespace, name = key.split("/", 1)
@@ -264,7 +268,10 @@ class Manager:
                                    name="configmaps")
         # All Nodes, not only cisco-vk's: a device whose name a foreign Node holds must be refused.
         self.nodes = Informer(client, paths.nodes(), name="nodes")
-        self.secrets = Informer(client, paths.core("secrets"), name="secrets")
+        # Helm release and legacy token Secrets are large or many and never device credentials;
+        # a Secret missing from this cache is asked of the API server (see _cached).
+        self.secrets = Informer(client, paths.core("secrets"), field_selector=SECRETS_FIELD_SELECTOR,
+                                name="secrets")
         self._caches = {"ciscodevices": self.devices, "deployments": self.deployments,
                         "configmaps": self.configmaps, "nodes": self.nodes, "secrets": self.secrets}
         self.reconciler = DeviceReconciler(client, recorder, self.opts.controller, self._devices_on_node,
