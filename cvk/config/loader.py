@@ -7,8 +7,9 @@ dotted path (``device.xe.networking.interface.type``) and whose message says how
 
 The password comes from the file, else env ``CVK_DEVICE_PASSWORD``, else the file named by
 ``passwordFile`` or env ``CVK_DEVICE_PASSWORD_FILE`` (a mounted Secret). It never appears in
-``repr`` (DeviceSpec hides it) or in logs. With ``ssh``, the known_hosts file is read and checked
-at load time as well (``read_known_hosts``), so a wrong path stops ``cisco-vk run`` at once.
+``repr`` (DeviceSpec hides it) or in logs. The known_hosts file of ``ssh`` is read and checked by
+``read_known_hosts``, which the XE driver calls in ``connect()``: a wrong path stops ``cisco-vk run``
+at start, while the file itself may only exist where cisco-vk runs (a mounted Secret).
 """
 
 from __future__ import annotations
@@ -156,9 +157,9 @@ def resolve_password(spec: DeviceSpec, env: Mapping[str, str], root: str = "devi
 
 
 def read_known_hosts(spec: DeviceSpec, root: str = "device") -> str | None:
-    """The known_hosts text for ``spec.ssh`` (None when the host key check is off), checked line by
-    line. ``knownHostsSecretRef`` alone is refused: only the controller can mount a Secret (it then
-    sets ``knownHostsFile``)."""
+    """The known_hosts text for ``spec.ssh`` (None without ``ssh`` or when the host key check is off),
+    checked line by line. ``knownHostsSecretRef`` alone is refused: only the controller can mount a
+    Secret (it then sets ``knownHostsFile``)."""
     ssh = spec.ssh
     if ssh is None or ssh.insecure_skip_host_key_check:
         return None
@@ -195,5 +196,4 @@ def load_device_file(path: str, env: Mapping[str, str] | None = None) -> DeviceS
     spec = document_to_spec(doc, path)
     root = "device" if isinstance(doc, dict) and "device" in doc else "spec"
     resolve_password(spec, os.environ if env is None else env, root)
-    read_known_hosts(spec, root)  # fail at start, not at the first kubectl exec
     return spec

@@ -10,6 +10,7 @@ import pytest
 
 from cvk.config.loader import load_device_file, parse_device_spec, read_known_hosts, spec_to_dict
 from cvk.config.spec import KnownHostsSecretRef, SSHConfig
+from cvk.driver.xe.driver import XEDriver
 from cvk.errors import ConfigError
 
 KEY_LINE = "[192.0.2.10]:22 " + asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().strip()
@@ -100,21 +101,28 @@ def test_cisco_vk_run_reads_and_checks_the_known_hosts_file(tmp_path: Path) -> N
     ("content", "words"),
     [(None, "cannot read known_hosts file"), ("", "no known_hosts entry"), ("sw1 ssh-ed25519 notakey\n", "line 1")],
 )
-def test_cisco_vk_run_refuses_a_missing_empty_or_bad_known_hosts_file(
+async def test_a_missing_empty_or_bad_known_hosts_file_stops_the_xe_driver_at_connect(
     tmp_path: Path, content: str | None, words: str
 ) -> None:
     known = tmp_path / "known_hosts"
     if content is not None:
         known.write_text(content)
+    spec = load_device_file(str(_write_config(tmp_path, f"    knownHostsFile: {known}\n")), env={})
     with pytest.raises(ConfigError) as info:
-        load_device_file(str(_write_config(tmp_path, f"    knownHostsFile: {known}\n")), env={})
+        read_known_hosts(spec)
     assert info.value.field == "device.ssh.knownHostsFile"
     assert words in info.value.message and str(known) in info.value.message
-
-
-def test_cisco_vk_run_cannot_use_a_secret_ref_itself(tmp_path: Path) -> None:
+    driver = XEDriver(spec)
     with pytest.raises(ConfigError) as info:
-        load_device_file(str(_write_config(tmp_path, "    knownHostsSecretRef: {name: sw1-ssh}\n")), env={})
+        await driver.connect()  # before any device I/O: cisco-vk run stops with the field named
+    assert info.value.field == "device.ssh.knownHostsFile"
+    await driver.close()
+
+
+async def test_cisco_vk_run_cannot_use_a_secret_ref_itself(tmp_path: Path) -> None:
+    spec = load_device_file(str(_write_config(tmp_path, "    knownHostsSecretRef: {name: sw1-ssh}\n")), env={})
+    with pytest.raises(ConfigError) as info:
+        await XEDriver(spec).connect()
     assert info.value.field == "device.ssh.knownHostsFile"
     assert "controller" in info.value.message
 
@@ -122,3 +130,10 @@ def test_cisco_vk_run_cannot_use_a_secret_ref_itself(tmp_path: Path) -> None:
 def test_insecure_device_file_loads_without_known_hosts(tmp_path: Path) -> None:
     spec = load_device_file(str(_write_config(tmp_path, "    insecureSkipHostKeyCheck: true\n")), env={})
     assert spec.ssh == SSHConfig(insecure_skip_host_key_check=True)
+    assert read_known_hosts(spec) is None
+
+
+def test_without_ssh_there_is_nothing_to_read() -> None:
+    data = device()
+    del data["ssh"]
+    assert read_known_hosts(parse_device_spec(data)) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -120,3 +121,19 @@ def test_crd_accepts_and_defaults_a_valid_ssh_block() -> None:
     assert errors == [] and out["spec"]["ssh"] == {
         "port": 22, "insecureSkipHostKeyCheck": False, "knownHostsSecretRef": {"name": "sw1-ssh", "key": "known_hosts"}
     }
+
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("ciscodevice-xe-*.yaml"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_xe_ciscodevice_examples_pass_the_crd_and_get_their_known_hosts_mounted(example: Path) -> None:
+    device = yaml.safe_load(example.read_text())
+    device["metadata"]["uid"] = "u-1"
+    _, errors = validate_and_default(device, _schema())
+    assert errors == []
+    dep = render.render_deployment(device, render.RenderOptions())
+    names = {v["name"] for v in dep["spec"]["template"]["spec"]["volumes"]}
+    assert "device-known-hosts" in names
+    spec = parse_device_spec(render.device_file(device)["device"], root="spec")
+    assert spec.ssh is not None and spec.ssh.known_hosts_file == render.KNOWN_HOSTS_FILE

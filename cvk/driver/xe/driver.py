@@ -180,6 +180,7 @@ class XEDriver(Driver):
 
     async def connect(self) -> None:
         _ = self.source
+        self._ssh_cli()  # reads spec.ssh's known_hosts file: a wrong path stops cisco-vk run at start
         if self._host_ip is None:
             with contextlib.suppress(OSError):
                 infos = await asyncio.get_running_loop().getaddrinfo(self.spec.address, None)
