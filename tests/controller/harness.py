@@ -4,6 +4,7 @@ of the cluster the controller does not own: the cisco-vk pod becoming ready and 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import dataclasses
 import time
@@ -87,9 +88,8 @@ class Cluster:
 
     async def secret(self, name: str = SECRET, ns: str = NS, password: str = PASSWORD,
                      key: str = "password") -> Obj:
-        # stringData: the emulator's typed decoder rejects base64 ``data`` (Dict[str, bytes]) for now.
         body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns},
-                "type": "Opaque", "stringData": {key: password}}
+                "type": "Opaque", "data": {key: base64.b64encode(password.encode()).decode()}}
         try:
             return await self.client.create(paths.secrets(ns), body)
         except AlreadyExistsError:
