@@ -145,3 +145,27 @@ async def test_kubectl_exec_without_spec_ssh_says_what_to_configure(
         assert "spec.ssh" in err
         assert sim.server.ssh.commands == []
         await gone(kc, "web")
+
+
+async def test_cisco_vk_run_stops_at_start_when_the_known_hosts_file_is_missing(
+    kubeapi: Any, iosxe_sim_factory: Callable[..., SimHandle], tmp_path: Path
+) -> None:
+    sim = iosxe_sim_factory(ssh=True, files=FILES)
+    config = tmp_path / "device.yaml"
+    config.write_text(
+        "device:\n  driver: XE\n"
+        f"  address: {sim.address}\n  port: {sim.port}\n  username: {sim.username}\n  password: {sim.password}\n"
+        f"  tls:\n    enabled: true\n    caFile: {sim.ca_file}\n"
+        f"  ssh:\n    port: {sim.ssh_port}\n    knownHostsFile: {tmp_path / 'missing'}\n"
+    )
+    log = tmp_path / "cisco-vk.log"
+    proc = CvkProcess(config, str(kubeapi.kubeconfig), "xe-nokh", log)
+    proc.start()
+    try:
+        await eventually(lambda: not proc.alive(), limit=30, what="cisco-vk run exits")
+    finally:
+        rc = proc.terminate()
+    assert rc not in (None, 0)
+    text = log.read_text()
+    assert "device.ssh.knownHostsFile" in text and "cannot read known_hosts file" in text
+    assert await get_json(str(kubeapi.kubeconfig), "node", "xe-nokh") is None
