@@ -18,7 +18,8 @@ MAGIC = b"k8s\x00"
 # message -> field number -> (json name, type, sub-message)
 # types: s=string, b=bytes (base64 in JSON), i=varint int, t=bool, m=message, ss=map<string,string>,
 # sb=map<string,bytes>, rs=repeated string, rm=repeated message, time=metav1.Time, i0=optional int
-# (kept when zero)
+# (kept when zero), skip=server-set field that is ignored. Any other non-empty field is refused (415)
+# rather than silently dropped.
 _S: dict[str, dict[int, tuple[str, str, str]]] = {
     "TypeMeta": {1: ("apiVersion", "s", ""), 2: ("kind", "s", "")},
     "Unknown": {
@@ -47,7 +48,12 @@ _S: dict[str, dict[int, tuple[str, str, str]]] = {
         6: ("controller", "t", ""),
         7: ("blockOwnerDeletion", "t", ""),
     },
-    "Namespace": {1: ("metadata", "m", "ObjectMeta"), 2: ("spec", "m", "NamespaceSpec")},
+    "Namespace": {
+        1: ("metadata", "m", "ObjectMeta"),
+        2: ("spec", "m", "NamespaceSpec"),
+        3: ("status", "m", "NamespaceStatus"),
+    },
+    "NamespaceStatus": {1: ("phase", "s", "")},
     "NamespaceSpec": {1: ("finalizers", "rs", "")},
     "ConfigMap": {
         1: ("metadata", "m", "ObjectMeta"),
@@ -63,7 +69,11 @@ _S: dict[str, dict[int, tuple[str, str, str]]] = {
         5: ("immutable", "t", ""),
     },
     "ServiceAccount": {1: ("metadata", "m", "ObjectMeta"), 4: ("automountServiceAccountToken", "t", "")},
-    "SelfSubjectAccessReview": {1: ("metadata", "m", "ObjectMeta"), 2: ("spec", "m", "SelfSubjectAccessReviewSpec")},
+    "SelfSubjectAccessReview": {
+        1: ("metadata", "m", "ObjectMeta"),
+        2: ("spec", "m", "SelfSubjectAccessReviewSpec"),
+        3: ("status", "skip", ""),
+    },
     "SelfSubjectAccessReviewSpec": {
         1: ("resourceAttributes", "m", "ResourceAttributes"),
         2: ("nonResourceAttributes", "m", "NonResourceAttributes"),
@@ -79,9 +89,13 @@ _S: dict[str, dict[int, tuple[str, str, str]]] = {
     },
     "NonResourceAttributes": {1: ("path", "s", ""), 2: ("verb", "s", "")},
     "Eviction": {1: ("metadata", "m", "ObjectMeta"), 2: ("deleteOptions", "m", "DeleteOptions")},
-    "TokenReview": {1: ("metadata", "m", "ObjectMeta"), 2: ("spec", "m", "TokenReviewSpec")},
+    "TokenReview": {1: ("metadata", "m", "ObjectMeta"), 2: ("spec", "m", "TokenReviewSpec"), 3: ("status", "skip", "")},
     "TokenReviewSpec": {1: ("token", "s", ""), 2: ("audiences", "rs", "")},
-    "SubjectAccessReview": {1: ("metadata", "m", "ObjectMeta"), 2: ("spec", "m", "SubjectAccessReviewSpec")},
+    "SubjectAccessReview": {
+        1: ("metadata", "m", "ObjectMeta"),
+        2: ("spec", "m", "SubjectAccessReviewSpec"),
+        3: ("status", "skip", ""),
+    },
     "SubjectAccessReviewSpec": {
         1: ("resourceAttributes", "m", "ResourceAttributes"),
         2: ("nonResourceAttributes", "m", "NonResourceAttributes"),
@@ -97,6 +111,28 @@ _S: dict[str, dict[int, tuple[str, str, str]]] = {
         5: ("dryRun", "rs", ""),
     },
     "Preconditions": {1: ("uid", "s", ""), 2: ("resourceVersion", "s", "")},
+    # rbac.authorization.k8s.io/v1 (kubectl create role|rolebinding|clusterrole|clusterrolebinding)
+    "Role": {1: ("metadata", "m", "ObjectMeta"), 2: ("rules", "rm", "PolicyRule")},
+    "ClusterRole": {1: ("metadata", "m", "ObjectMeta"), 2: ("rules", "rm", "PolicyRule")},
+    "PolicyRule": {
+        1: ("verbs", "rs", ""),
+        2: ("apiGroups", "rs", ""),
+        3: ("resources", "rs", ""),
+        4: ("resourceNames", "rs", ""),
+        5: ("nonResourceURLs", "rs", ""),
+    },
+    "RoleBinding": {
+        1: ("metadata", "m", "ObjectMeta"),
+        2: ("subjects", "rm", "Subject"),
+        3: ("roleRef", "m", "RoleRef"),
+    },
+    "ClusterRoleBinding": {
+        1: ("metadata", "m", "ObjectMeta"),
+        2: ("subjects", "rm", "Subject"),
+        3: ("roleRef", "m", "RoleRef"),
+    },
+    "Subject": {1: ("kind", "s", ""), 2: ("apiGroup", "s", ""), 3: ("name", "s", ""), 4: ("namespace", "s", "")},
+    "RoleRef": {1: ("apiGroup", "s", ""), 2: ("kind", "s", ""), 3: ("name", "s", "")},
 }
 
 SUPPORTED_KINDS = frozenset(
@@ -110,6 +146,10 @@ SUPPORTED_KINDS = frozenset(
         "TokenReview",
         "Eviction",
         "DeleteOptions",
+        "Role",
+        "ClusterRole",
+        "RoleBinding",
+        "ClusterRoleBinding",
     }
 )
 
@@ -178,8 +218,13 @@ def _message(data: bytes, name: str) -> dict[str, Any]:
     for num, _wire, val in _fields(data):
         spec = schema.get(num)
         if spec is None:
-            continue
+            if val in (0, b""):
+                continue  # an empty optional field: nothing is lost by skipping it
+            # Refuse rather than silently drop data the emulator cannot decode.
+            raise ProtobufError(f"field {num} of {name} is not decodable from protobuf by the emulator")
         field, typ, sub = spec
+        if typ == "skip":
+            continue  # set by the server (a review's status): ignored like the real server ignores it
         if typ == "s":
             if val:
                 out[field] = bytes(val).decode()

@@ -329,3 +329,22 @@ def test_get_watch_streams_table_events(kube: Any) -> None:
             proc.stdout.close()
         if proc.stderr:
             proc.stderr.close()
+
+
+def test_imperative_create_commands(kube: Any) -> None:
+    """kubectl 1.32+ sends these in protobuf; older ones in JSON: the stored objects are the same."""
+    kube.kubectl("create", "namespace", "team")
+    kube.kubectl("create", "configmap", "cfg", "-n", "team", "--from-literal=a=b")
+    kube.kubectl("create", "secret", "generic", "sec", "-n", "team", "--from-literal=x=y")
+    kube.kubectl("create", "serviceaccount", "bot", "-n", "team")
+    kube.kubectl("create", "role", "reader", "-n", "team", "--verb=get,list", "--resource=pods")
+    kube.kubectl("create", "rolebinding", "read", "-n", "team", "--role=reader", "--serviceaccount=team:bot")
+    server = kube.server
+    assert server.get_object("configmaps", "cfg", "team")["data"] == {"a": "b"}
+    assert server.get_object("secrets", "sec", "team")["data"] == {"x": "eQ=="}
+    assert server.get_object("serviceaccounts", "bot", "team") is not None
+    role = server.get_object("roles", "reader", "team", group="rbac.authorization.k8s.io")
+    assert role["rules"] == [{"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods"]}]
+    binding = server.get_object("rolebindings", "read", "team", group="rbac.authorization.k8s.io")
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "bot", "namespace": "team"}]
