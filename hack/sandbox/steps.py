@@ -126,6 +126,7 @@ class Sandbox:
         self.step("run a demo pod on the simulated switch", self._demo_pod)
         self.step("kubectl get ciscodevices,nodes,pods -o wide", self._show)
         self.step("kubectl logs hello", self._logs)
+        self.step("kubectl exec hello -- echo hi", self._exec)
 
     def _start_api(self) -> str:
         self._start("kubeapi", [sys.executable, "-m", "hack.kubeapi", "--port", "0",
@@ -139,12 +140,12 @@ class Sandbox:
         ca = self.dir / "sim-ca.pem"
         self._start("iosxe-sim", [sys.executable, "-m", "hack.iosxe_sim", "--port", "0", "--write-ca", str(ca),
                                   "--ready-file", str(ready), "--hostname", DEVICE, "--file", DEMO_IMAGE,
-                                  "--grpc-port", "0"])
+                                  "--grpc-port", "0", "--ssh-port", "0"])
         self.wait_for("the simulator", ready.exists, timeout=30)
         time.sleep(0.2)
         self.sim = json.loads(ready.read_text())
         return (f"RESTCONF at https://127.0.0.1:{self.sim['port']}, gNMI/gNOI at 127.0.0.1:{self.sim['grpc_port']} "
-                f"(CA {ca})")
+                f"(CA {ca}), SSH CLI at 127.0.0.1:{self.sim['ssh_port']}")
 
     def _install(self) -> str:
         self.kubectl("apply", "-f", str(ROOT / "deploy" / "crds"))
@@ -188,6 +189,10 @@ class Sandbox:
             {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": f"{DEVICE}-ca", "namespace": DEMO_NS},
              "stringData": {"ca.crt": ca}},
         ]
+        if self.driver == "XE":  # the simulator's SSH host key, as ssh-keyscan would print it
+            docs.append({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": f"{DEVICE}-ssh",
+                                                                            "namespace": DEMO_NS},
+                         "stringData": {"known_hosts": str(self.sim["known_hosts_line"]) + "\n"}})
         spec: dict[str, Any] = {"driver": self.driver, "address": "127.0.0.1",
                                 "username": self.sim.get("username", "admin"),
                                 "credentialSecretRef": {"name": f"{DEVICE}-credentials-ref"}}
@@ -195,6 +200,7 @@ class Sandbox:
             spec.update({"port": int(self.sim["port"]),
                          "tls": {"enabled": True, "caSecretRef": {"name": f"{DEVICE}-ca"}},
                          "gnoi": {"port": int(self.sim["grpc_port"]), "transportSecurity": "tls"},
+                         "ssh": {"port": int(self.sim["ssh_port"]), "knownHostsSecretRef": {"name": f"{DEVICE}-ssh"}},
                          "xe": {"networking": {"interface": {
                              "type": "VirtualPortGroup", "virtualPortGroup": {"dhcp": True, "interface": "0"}}}}})
         docs.append({"apiVersion": "cisco.vk/v1alpha1", "kind": "CiscoDevice",
@@ -242,3 +248,9 @@ class Sandbox:
             return bool(self.kubectl("logs", "hello", "-n", DEMO_NS, check=False).stdout.strip())
         self.wait_for("log output of pod hello", has_output, timeout=60)
         return self.kubectl("logs", "hello", "-n", DEMO_NS, "--tail=10").stdout
+
+    def _exec(self) -> str:
+        out = self.kubectl("exec", "hello", "-n", DEMO_NS, "--", "echo", "hi").stdout
+        if out != "hi\n":
+            raise StepFailed(f"kubectl exec hello -- echo hi printed {out!r}, expected 'hi'")
+        return out
