@@ -16,10 +16,11 @@ from typing import Any
 MAGIC = b"k8s\x00"
 
 # message -> field number -> (json name, type, sub-message)
-# types: s=string, b=bytes (base64 in JSON), i=varint int, t=bool, m=message, ss=map<string,string>,
-# sb=map<string,bytes>, rs=repeated string, rm=repeated message, time=metav1.Time, i0=optional int
-# (kept when zero), skip=server-set field that is ignored. Any other non-empty field is refused (415)
-# rather than silently dropped.
+# types: s=string, i=varint int (omitted when 0), i0=optional int (kept when 0), t=*bool (kept when
+# false), tb=bool (omitted when false), m=message, rm=repeated message, rs=repeated string,
+# ss=map<string,string>, sb=map<string,bytes> (base64 in JSON), ios=IntOrString, time=metav1.Time,
+# raw=bytes kept as is, skip=server-set field that is ignored. Any other non-empty field is refused
+# (415) rather than silently dropped.
 _S: dict[str, dict[int, tuple[str, str, str]]] = {
     "TypeMeta": {1: ("apiVersion", "s", ""), 2: ("kind", "s", "")},
     "Unknown": {
@@ -131,6 +132,56 @@ _S: dict[str, dict[int, tuple[str, str, str]]] = {
         2: ("subjects", "rm", "Subject"),
         3: ("roleRef", "m", "RoleRef"),
     },
+    # apps/v1 Deployment and core/v1 Service as `kubectl create deployment|service` and `expose` send them
+    "Deployment": {1: ("metadata", "m", "ObjectMeta"), 2: ("spec", "m", "DeploymentSpec"), 3: ("status", "skip", "")},
+    "DeploymentSpec": {
+        1: ("replicas", "i0", ""),
+        2: ("selector", "m", "LabelSelector"),
+        3: ("template", "m", "PodTemplateSpec"),
+        4: ("strategy", "m", "DeploymentStrategy"),
+        5: ("minReadySeconds", "i", ""),
+        6: ("revisionHistoryLimit", "i0", ""),
+        7: ("paused", "tb", ""),
+        9: ("progressDeadlineSeconds", "i0", ""),
+    },
+    "DeploymentStrategy": {1: ("type", "s", "")},
+    "LabelSelector": {1: ("matchLabels", "ss", "")},
+    "PodTemplateSpec": {1: ("metadata", "m", "ObjectMeta"), 2: ("spec", "m", "PodSpec")},
+    "PodSpec": {2: ("containers", "rm", "Container")},
+    "Container": {
+        1: ("name", "s", ""),
+        2: ("image", "s", ""),
+        3: ("command", "rs", ""),
+        4: ("args", "rs", ""),
+        5: ("workingDir", "s", ""),
+        6: ("ports", "rm", "ContainerPort"),
+        7: ("env", "rm", "EnvVar"),
+        8: ("resources", "m", "ResourceRequirements"),
+    },
+    "ContainerPort": {
+        1: ("name", "s", ""),
+        2: ("hostPort", "i", ""),
+        3: ("containerPort", "i", ""),
+        4: ("protocol", "s", ""),
+        5: ("hostIP", "s", ""),
+    },
+    "EnvVar": {1: ("name", "s", ""), 2: ("value", "s", "")},
+    "ResourceRequirements": {},
+    "Service": {1: ("metadata", "m", "ObjectMeta"), 2: ("spec", "m", "ServiceSpec"), 3: ("status", "skip", "")},
+    "ServiceSpec": {
+        1: ("ports", "rm", "ServicePort"),
+        2: ("selector", "ss", ""),
+        3: ("clusterIP", "s", ""),
+        4: ("type", "s", ""),
+        10: ("externalName", "s", ""),
+    },
+    "ServicePort": {
+        1: ("name", "s", ""),
+        2: ("protocol", "s", ""),
+        3: ("port", "i", ""),
+        4: ("targetPort", "ios", ""),
+        5: ("nodePort", "i", ""),
+    },
     "Subject": {1: ("kind", "s", ""), 2: ("apiGroup", "s", ""), 3: ("name", "s", ""), 4: ("namespace", "s", "")},
     "RoleRef": {1: ("apiGroup", "s", ""), 2: ("kind", "s", ""), 3: ("name", "s", "")},
 }
@@ -150,6 +201,8 @@ SUPPORTED_KINDS = frozenset(
         "ClusterRole",
         "RoleBinding",
         "ClusterRoleBinding",
+        "Deployment",
+        "Service",
     }
 )
 
@@ -235,8 +288,11 @@ def _message(data: bytes, name: str) -> dict[str, Any]:
                 out[field] = _signed(int(val))
         elif typ == "i0":  # optional int64: present even when zero
             out[field] = _signed(int(val))
-        elif typ == "t":
+        elif typ == "t":  # *bool: present means set, even when false
             out[field] = bool(val)
+        elif typ == "tb":  # bool with omitempty: false is omitted
+            if val:
+                out[field] = True
         elif typ == "m":
             out[field] = _message(bytes(val), sub)
         elif typ == "rm":
@@ -249,6 +305,10 @@ def _message(data: bytes, name: str) -> dict[str, Any]:
         elif typ == "sb":
             k, v = _map_entry(bytes(val))
             out.setdefault(field, {})[k] = base64.b64encode(v).decode()
+        elif typ == "ios":  # intstr.IntOrString {type, intVal, strVal}
+            parts = {n: v for n, _, v in _fields(bytes(val))}
+            is_str = int(parts.get(1, 0) or 0) == 1
+            out[field] = bytes(parts.get(3, b"")).decode() if is_str else _signed(int(parts.get(2, 0) or 0))
         elif typ == "time":
             secs = next((int(v) for n, _, v in _fields(bytes(val)) if n == 1), 0)
             out[field] = datetime.datetime.fromtimestamp(secs, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

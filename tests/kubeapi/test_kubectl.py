@@ -332,7 +332,7 @@ def test_get_watch_streams_table_events(kube: Any) -> None:
 
 
 def test_imperative_create_commands(kube: Any) -> None:
-    """kubectl 1.32+ sends these in protobuf; older ones in JSON: the stored objects are the same."""
+    """kubectl 1.32+ sends these in protobuf, older ones JSON: the stored objects are the same."""
     kube.kubectl("create", "namespace", "team")
     kube.kubectl("create", "configmap", "cfg", "-n", "team", "--from-literal=a=b")
     kube.kubectl("create", "secret", "generic", "sec", "-n", "team", "--from-literal=x=y")
@@ -348,3 +348,17 @@ def test_imperative_create_commands(kube: Any) -> None:
     binding = server.get_object("rolebindings", "read", "team", group="rbac.authorization.k8s.io")
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"}
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "bot", "namespace": "team"}]
+    kube.kubectl("create", "deployment", "web", "-n", "team", "--image=nginx:1.25", "--replicas=2", "--port=8080")
+    kube.kubectl("expose", "deployment", "web", "-n", "team", "--port=80", "--target-port=8080")
+    kube.kubectl("create", "service", "nodeport", "np", "-n", "team", "--tcp=80:http", "--node-port=30080")
+    dep = server.get_object("deployments", "web", "team", group="apps")
+    assert dep["spec"]["replicas"] == 2 and dep["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    assert (container["name"], container["image"]) == ("nginx", "nginx:1.25")
+    assert container["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
+    svc = server.get_object("services", "web", "team")
+    assert svc["spec"]["ports"] == [{"port": 80, "protocol": "TCP", "targetPort": 8080}]
+    assert svc["spec"]["selector"] == {"app": "web"} and svc["spec"]["clusterIP"].startswith("10.96.")
+    np = server.get_object("services", "np", "team")
+    assert np["spec"]["type"] == "NodePort"
+    assert np["spec"]["ports"][0]["targetPort"] == "http" and np["spec"]["ports"][0]["nodePort"] == 30080
