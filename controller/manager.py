@@ -133,6 +133,10 @@ class Manager:
         if _deployment_view(old) != _deployment_view(new):
             self._on_owned(new)
 
+    def _on_configmap_update(self, old: Obj, new: Obj) -> None:
+        if old.get("data") != new.get("data") or _deployment_view(old) != _deployment_view(new):
+            self._on_owned(new)
+
     def _on_node(self, obj: Obj) -> None:
         for key in self._node_devices.get(str((obj.get("metadata") or {}).get("name")), set()):
             self.queue.enqueue(key)
@@ -283,7 +287,7 @@ class Manager:
                 informer.add_handler(*self._observer(plural))
         self.devices.add_handler(self._on_device_add, self._on_device_update, self._on_device_delete)
         self.deployments.add_handler(self._on_owned, self._on_owned_update, self._on_owned)
-        self.configmaps.add_handler(self._on_owned, self._on_owned_update, self._on_owned)
+        self.configmaps.add_handler(self._on_owned, self._on_configmap_update, self._on_owned)
         self.nodes.add_handler(self._on_node, self._on_node_update, self._on_node)
         self.secrets.add_handler(self._on_secret, _on_update(self._on_secret), self._on_secret)
 

@@ -77,6 +77,28 @@ def rendered_hash(obj: Obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _drifted(desired: Obj, live: Obj) -> bool:
+    """Whether someone changed what the controller set (``kubectl scale``, ``kubectl edit``) while
+    keeping its hash annotation. Only the fields the controller sets count: the API server's
+    defaults add fields, which is no drift. Secrets (``stringData`` becomes ``data``) and resource
+    quantities (the server normalises them) are left to the hash."""
+    if desired.get("kind") == "Deployment":
+        return not _subset(desired.get("spec"), live.get("spec"), skip=frozenset({"resources"}))
+    if desired.get("kind") == "ConfigMap":
+        return desired.get("data") != live.get("data")
+    return False
+
+
+def _subset(want: Any, have: Any, skip: frozenset[str]) -> bool:
+    if isinstance(want, dict):
+        return isinstance(have, dict) and all(
+            k in skip or (k in have and _subset(v, have[k], skip)) for k, v in want.items())
+    if isinstance(want, list):
+        return isinstance(have, list) and len(want) == len(have) and all(
+            _subset(w, h, skip) for w, h in zip(want, have, strict=True))
+    return bool(want == have)
+
+
 def _file_secrets(spec: Obj) -> list[tuple[str, str, tuple[str, ...]]]:
     """(field, Secret name, keys) of the Secrets mounted as files into the cisco-vk pod."""
     out: list[tuple[str, str, tuple[str, ...]]] = []
@@ -297,7 +319,7 @@ class DeviceReconciler:
                 RECONCILED, "False", OBJECT_CONFLICT,
                 f"metadata.name: {desired['kind']} {meta['name']} already exists in namespace {meta['namespace']} "
                 f"and does not belong to this CiscoDevice; delete or rename it, or rename the CiscoDevice"))
-        if (live["metadata"].get("annotations") or {}).get(RENDERED_HASH) == digest:
+        if (live["metadata"].get("annotations") or {}).get(RENDERED_HASH) == digest and not _drifted(desired, live):
             return live
         desired["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
         try:

@@ -8,6 +8,7 @@ from typing import Any
 
 from controller import render
 from cvk.kube import paths
+from cvk.kube.errors import ConflictError
 
 from .harness import NS, PASSWORD, SECRET, api_writes, condition, controller_env, eventually, fake_device
 
@@ -258,3 +259,52 @@ async def test_tls_secrets_are_checked_then_mounted(kubeapi: Any) -> None:
 
 async def _message_starts(cluster: Any, name: str, prefix: str) -> bool:
     return str(condition(await cluster.device(name), "Reconciled").get("message", "")).startswith(prefix)
+
+
+async def test_edits_to_what_the_controller_set_are_undone(kubeapi: Any) -> None:
+    async with controller_env(kubeapi) as (cluster, _running):
+        await cluster.create_device(fake_device("sw6"))
+        await eventually(lambda: cluster.deployment("sw6"), what="the Deployment")
+        # kubectl scale: two cisco-vk pods would serve one node.
+        await _edit(cluster, paths.deployments(NS, "sw6-vk"), lambda d: d["spec"].update(replicas=2))
+
+        async def restored() -> bool:
+            d = await cluster.deployment("sw6")
+            return d is not None and d["spec"]["replicas"] == 1
+        await eventually(restored, what="replicas back to 1")
+        await _edit(cluster, paths.deployments(NS, "sw6-vk"),
+                    lambda d: d["spec"]["template"]["spec"]["containers"][0].update(image="evil:1"))
+
+        async def image_restored() -> bool:
+            d = await cluster.deployment("sw6")
+            return d is not None and d["spec"]["template"]["spec"]["containers"][0]["image"] == "cisco-vk:latest"
+        await eventually(image_restored, what="the image restored")
+        await _edit(cluster, paths.configmaps(NS, "sw6-config"), lambda c: c["data"].update({"config.yaml": "x"}))
+
+        async def config_restored() -> bool:
+            c = await cluster.get(paths.configmaps(NS, "sw6-config"))
+            return c is not None and c["data"]["config.yaml"].startswith("device:")
+        await eventually(config_restored, what="the ConfigMap restored")
+        # A rollout restart (an extra template annotation) is not undone.
+        await _edit(cluster, paths.deployments(NS, "sw6-vk"), lambda d: d["spec"]["template"]["metadata"]
+                    ["annotations"].update({"kubectl.kubernetes.io/restartedAt": "2030-01-01T00:00:00Z"}))
+        await _settle_all(_running)
+        d = await cluster.deployment("sw6")
+        assert d is not None
+        assert d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
+
+
+async def _edit(cluster: Any, path: str, mutate: Any) -> None:
+    for _ in range(20):
+        obj = await cluster.client.get(path)
+        mutate(obj)
+        try:
+            await cluster.client.replace(path, obj)
+            return
+        except ConflictError:
+            continue
+    raise AssertionError(f"could not edit {path}")
+
+
+async def _settle_all(running: Any) -> None:
+    await _settle(running, None)
