@@ -103,6 +103,32 @@ async def test_kubectl_exec_over_ssh_with_exit_status(
     assert sim.password not in (tmp_path / "cisco-vk.log").read_text()
 
 
+async def follow_sees_a_new_line(kc: str, sim: SimHandle, app_id: str) -> None:
+    """``kubectl logs -f`` keeps polling the device over SSH and prints a line written later."""
+    env = dict(os.environ)
+    env.pop("KUBERNETES_SERVICE_HOST", None)
+    proc = await asyncio.create_subprocess_exec(
+        KUBECTL, "--kubeconfig", kc, "logs", "-f", "web", stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+    )
+    assert proc.stdout is not None
+    seen = b""
+    try:
+        async def read_until(text: bytes) -> None:
+            nonlocal seen
+            while text not in seen:
+                chunk = await proc.stdout.read(4096)  # type: ignore[union-attr]
+                assert chunk, f"kubectl logs -f ended early: {seen!r}"
+                seen += chunk
+
+        await asyncio.wait_for(read_until(b"served request 2"), 30)
+        sim.state.add_log(app_id, "late request")
+        await asyncio.wait_for(read_until(b"late request"), 30)
+    finally:
+        proc.kill()
+        await proc.wait()
+    assert seen.count(b"served request 2") == 1  # only new lines are sent while following
+
+
 async def test_kubectl_logs_on_c9300_are_read_over_ssh(
     kubeapi: Any, iosxe_sim_factory: Callable[..., SimHandle], tmp_path: Path
 ) -> None:
@@ -126,6 +152,7 @@ async def test_kubectl_logs_on_c9300_are_read_over_ssh(
         tail = await kubectl(kc, "logs", "web", "--tail=1")
         assert tail == "served request 2\n"
         assert len([c for c in sim.server.ssh.commands if c.startswith("more ")]) == 2
+        await follow_sees_a_new_line(kc, sim, app_id)
         rc, out, _ = await kubectl_rc(kc, "exec", "web", "--", "echo", "hi")
         assert (rc, out) == (0, "hi\n")
         await gone(kc, "web")
