@@ -2,7 +2,8 @@
 
 One pass reads what it needs, writes only what differs, and returns when to look again. Owned
 objects carry a hash of their rendered form (``cisco.vk/rendered-hash``) so that fields the API
-server defaults never cause update churn.
+server defaults never cause update churn; edits by others to the fields the controller sets
+(``kubectl scale``, a changed image) are undone even when they keep the hash.
 
 Reads come from the manager's informer caches when it passes a ``cache`` lookup (else from the
 API). A cache lags behind the controller's own writes, so the reconciler remembers what it wrote
