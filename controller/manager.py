@@ -292,30 +292,37 @@ class Manager:
         self.secrets.add_handler(self._on_secret, _on_update(self._on_secret), self._on_secret)
 
         informers = [self.devices, self.deployments, self.configmaps, self.nodes, self.secrets]
-        for informer in informers:
-            await informer.start()
-        for informer in informers:
-            await informer.wait_synced(60)
-        self.ready = True
-        log.info("controller started devices=%d", len(self.devices.list()))
-        workers = asyncio.create_task(self.queue.run(self.opts.workers), name="controller-workers")
-        resync = asyncio.create_task(self._resync(), name="controller-resync")
-        waits = [asyncio.ensure_future(stop.wait())]
+        tasks: list[asyncio.Future[Any]] = []
+        waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
         if lost is not None:
             waits.append(asyncio.ensure_future(lost.wait()))
         try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for informer in informers:
+                await informer.start()
+            synced: asyncio.Future[Any] = asyncio.ensure_future(
+                asyncio.gather(*(i.wait_synced(60) for i in informers)))
+            await asyncio.wait([synced, *waits], return_when=asyncio.FIRST_COMPLETED)
+            if not synced.done():  # stopped (or lost the lease) before the caches filled
+                synced.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await synced
+            else:
+                synced.result()  # a TimeoutError ends the run (the process restarts)
+                self.ready = True
+                log.info("controller started devices=%d", len(self.devices.list()))
+                tasks.append(asyncio.create_task(self.queue.run(self.opts.workers), name="controller-workers"))
+                tasks.append(asyncio.create_task(self._resync(), name="controller-resync"))
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for w in waits:
                 w.cancel()
             self.ready = False
-            resync.cancel()
             self.queue.shutdown()
-            workers.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await workers
-            with contextlib.suppress(asyncio.CancelledError):
-                await resync
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             for informer in informers:
                 await informer.stop()
         if lost is not None and lost.is_set():
