@@ -28,8 +28,19 @@ from .server import KubeAPIServer
 KUBECTL = "/usr/bin/kubectl"
 
 
+TOOLS_KUBECTL = Path(__file__).resolve().parents[2] / ".tools" / "bin" / "kubectl"
+
+
 def kubectl_binaries() -> list[str]:
-    """/usr/bin/kubectl plus kubectl 1.27 and the newest versioned kubectl next to it (if present)."""
+    """/usr/bin/kubectl plus kubectl 1.27 and the newest versioned kubectl next to it (if present), and
+    the kubectl 1.35 that `make setup` installs from PyPI into .tools/bin (the newest we can get)."""
+    out = kubectl_binaries_on_path()
+    if TOOLS_KUBECTL.exists():
+        out.append(str(TOOLS_KUBECTL))
+    return out
+
+
+def kubectl_binaries_on_path() -> list[str]:
     out = []
     if os.path.exists(KUBECTL):
         out.append(KUBECTL)
