@@ -226,6 +226,26 @@ class EnvResolver:
             raise EnvError(f"configmap {name!r} not found")
         return {str(k): str(v) for k, v in (cm.get("data") or {}).items()}
 
+    async def _key_ref(self, pod: dict[str, Any], ns: str, ref: dict[str, Any], kind: str) -> str | None:
+        """A configMapKeyRef/secretKeyRef value; None when an optional source or key is missing (with the
+        kubelet's Optional…KeyNotFound event); a missing mandatory key records Mandatory…KeyNotFound
+        and raises."""
+        optional = bool(ref.get("optional"))
+        source, key = str(ref.get("name")), str(ref.get("key"))
+        fetch = self._configmap if kind == "configmap" else self._secret
+        data = await fetch(ns, source, optional)
+        if data is None:
+            return None
+        if key in data:
+            return data[key]
+        label = "ConfigMap" if kind == "configmap" else "Secret"
+        msg = f"{kind} {source!r} doesn't contain the {key!r} key required by pod {pod_name(pod)}"
+        if optional:
+            self._record("Warning", f"Optional{label}KeyNotFound", msg)
+            return None
+        self._record("Warning", f"Mandatory{label}KeyNotFound", msg)
+        raise EnvError(msg)
+
     async def _secret(self, ns: str, name: str, optional: bool) -> dict[str, str] | None:
         key = (ns, name)
         if key not in self._secrets:
@@ -308,42 +328,11 @@ class EnvResolver:
                 env[name] = expand(str(item.get("value") or ""), lookup)
                 continue
             vf = item["valueFrom"]
-            if vf.get("configMapKeyRef"):
-                ref = vf["configMapKeyRef"]
-                optional = bool(ref.get("optional"))
-                cm_name, key = str(ref.get("name")), str(ref.get("key"))
-                data = await self._configmap(ns, cm_name, optional)
-                if data is None:
-                    continue
-                if key not in data:
-                    if optional:
-                        self._record(
-                            "Warning", "OptionalConfigMapKeyNotFound",
-                            f"configmap {cm_name!r} doesn't contain the {key!r} key required by pod {pod_name(pod)}",
-                        )  # fmt: skip
-                        continue
-                    msg = f"configmap {cm_name!r} doesn't contain the {key!r} key required by pod {pod_name(pod)}"
-                    self._record("Warning", "MandatoryConfigMapKeyNotFound", msg)
-                    raise EnvError(msg)
-                env[name] = data[key]
-            elif vf.get("secretKeyRef"):
-                ref = vf["secretKeyRef"]
-                optional = bool(ref.get("optional"))
-                s_name, key = str(ref.get("name")), str(ref.get("key"))
-                data = await self._secret(ns, s_name, optional)
-                if data is None:
-                    continue
-                if key not in data:
-                    if optional:
-                        self._record(
-                            "Warning", "OptionalSecretKeyNotFound",
-                            f"secret {s_name!r} doesn't contain the {key!r} key required by pod {pod_name(pod)}",
-                        )  # fmt: skip
-                        continue
-                    msg = f"secret {s_name!r} doesn't contain the {key!r} key required by pod {pod_name(pod)}"
-                    self._record("Warning", "MandatorySecretKeyNotFound", msg)
-                    raise EnvError(msg)
-                env[name] = data[key]
+            if vf.get("configMapKeyRef") or vf.get("secretKeyRef"):
+                kind = "configmap" if vf.get("configMapKeyRef") else "secret"
+                value = await self._key_ref(pod, ns, vf.get("configMapKeyRef") or vf["secretKeyRef"], kind)
+                if value is not None:
+                    env[name] = value
             elif vf.get("fieldRef"):
                 try:
                     env[name] = field_ref_value(pod, vf["fieldRef"], self._host_ip)
