@@ -359,11 +359,8 @@ def _secret_names(device: Obj) -> frozenset[str]:
     """The Secrets (as "namespace/name") a device's cisco-vk pod uses."""
     ns = (device.get("metadata") or {}).get("namespace")
     source = render.password_source(device)
-    tls = (device.get("spec") or {}).get("tls") or {}
-    ssh = (device.get("spec") or {}).get("ssh") or {}
-    names = {source[0] if source else None, (tls.get("caSecretRef") or {}).get("name"),
-             (tls.get("clientCertSecretRef") or {}).get("name"), (ssh.get("knownHostsSecretRef") or {}).get("name")}
-    return frozenset(f"{ns}/{n}" for n in names if n)
+    names = {*render.mounted_secret_names(device), *([source[0]] if source else [])}
+    return frozenset(f"{ns}/{n}" for n in names)
 
 
 def _discard(index: dict[str, set[str]], name: str, key: str) -> None:

@@ -185,11 +185,12 @@ class DeviceReconciler:
         if problem is None:
             try:
                 credential_rv = await self._apply_credentials(device)
+                mounted_rvs = await self._mounted_secret_versions(device)
                 text = render.config_yaml(device)
                 await self._apply(render.render_configmap(device, text),
                                   paths.configmaps(namespace, render.configmap_name(device)), device)
                 deployment = await self._apply(
-                    render.render_deployment(device, self.opts.render, credential_rv, text),
+                    render.render_deployment(device, self.opts.render, credential_rv, text, mounted_rvs),
                     paths.deployments(namespace, render.deployment_name(device)), device)
             except Blocked as blocked:
                 problem = blocked.condition
@@ -297,6 +298,15 @@ class DeviceReconciler:
             return ""
         secret = await self._get_or_none(paths.secrets(ns, source[0]))
         return str((secret or {}).get("metadata", {}).get("resourceVersion", ""))
+
+    async def _mounted_secret_versions(self, device: Obj) -> dict[str, str]:
+        """resourceVersion of each Secret mounted into the cisco-vk pod (checked to exist already)."""
+        ns = device["metadata"]["namespace"]
+        out: dict[str, str] = {}
+        for name in render.mounted_secret_names(device):
+            secret = await self._get_or_none(paths.secrets(ns, name))
+            out[name] = str((secret or {}).get("metadata", {}).get("resourceVersion", ""))
+        return out
 
     async def _apply(self, desired: Obj, path: str, device: Obj) -> Obj:
         digest = rendered_hash(desired)

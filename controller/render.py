@@ -32,6 +32,7 @@ STATE_DIR = "/var/lib/cisco-vk"  # writable scratch (root filesystem is read-onl
 FINALIZER = "cisco.vk/device-cleanup"
 CONFIG_HASH_ANNOTATION = "cisco.vk/config-hash"
 CREDENTIAL_RV_ANNOTATION = "cisco.vk/credential-resource-version"
+MOUNTED_SECRETS_ANNOTATION = "cisco.vk/mounted-secret-versions"
 DEVICE_LABEL = "cisco.vk/device"
 MANAGED_BY = "cisco-vk-controller"
 PASSWORD_ENV = "CVK_DEVICE_PASSWORD"
@@ -206,9 +207,20 @@ def _volumes(device: Obj) -> tuple[list[Obj], list[Obj]]:
     return volumes, mounts
 
 
-def render_deployment(device: Obj, opts: RenderOptions, credential_rv: str = "", text: str | None = None) -> Obj:
+def mounted_secret_names(device: Obj) -> list[str]:
+    """The Secrets mounted as files into the cisco-vk pod (CA, client certificate, known_hosts)."""
+    spec = device.get("spec") or {}
+    tls, ssh = spec.get("tls") or {}, spec.get("ssh") or {}
+    refs = (tls.get("caSecretRef"), tls.get("clientCertSecretRef"), ssh.get("knownHostsSecretRef"))
+    return sorted({str(r["name"]) for r in refs if r and r.get("name")})
+
+
+def render_deployment(device: Obj, opts: RenderOptions, credential_rv: str = "", text: str | None = None,
+                      mounted_rvs: dict[str, str] | None = None) -> Obj:
     """The Deployment running ``cisco-vk run`` for the device: one replica, strategy Recreate, so
-    two cisco-vk pods never serve the same node at the same time."""
+    two cisco-vk pods never serve the same node at the same time. ``credential_rv`` and
+    ``mounted_rvs`` (Secret name -> resourceVersion) go into pod annotations, so rotating the password
+    or a mounted CA, client certificate or known_hosts Secret rolls the pod."""
     meta = device["metadata"]
     spec = device.get("spec") or {}
     text = text if text is not None else config_yaml(device)
@@ -257,6 +269,8 @@ def render_deployment(device: Obj, opts: RenderOptions, credential_rv: str = "",
     annotations = {CONFIG_HASH_ANNOTATION: config_hash(text)}
     if source:
         annotations[CREDENTIAL_RV_ANNOTATION] = credential_rv
+    if mounted_rvs:
+        annotations[MOUNTED_SECRETS_ANNOTATION] = ",".join(f"{n}={rv}" for n, rv in sorted(mounted_rvs.items()))
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

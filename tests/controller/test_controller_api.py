@@ -256,6 +256,20 @@ async def test_tls_secrets_are_checked_then_mounted(kubeapi: Any) -> None:
         assert "caFile: /etc/cisco-vk/tls/ca/ca.crt" in config and "keyFile: /etc/cisco-vk/tls/client/tls.key" in config
         assert "SecretRef" not in config
 
+        # Rotating a mounted Secret (a new CA bundle) rolls the pod: its resourceVersion is annotated.
+        before = _template_annotations(dep)[render.MOUNTED_SECRETS_ANNOTATION]
+        ca = await cluster.get(paths.secrets(NS, "sw4-ca"))
+        assert ca is not None and f"sw4-ca={ca['metadata']['resourceVersion']}" in before
+        ca["stringData"] = {"ca.crt": "-----BEGIN CERTIFICATE----- rotated"}
+        rotated = await cluster.client.replace(paths.secrets(NS, "sw4-ca"), ca)
+
+        async def rolled() -> Any:
+            d = await cluster.deployment("sw4")
+            ann = _template_annotations(d)[render.MOUNTED_SECRETS_ANNOTATION]
+            return d if f"sw4-ca={rotated['metadata']['resourceVersion']}" in ann else None
+        dep = await eventually(rolled, what="the rotated CA Secret's resourceVersion on the pod template")
+        assert "sw4-client=" in _template_annotations(dep)[render.MOUNTED_SECRETS_ANNOTATION]
+
 
 async def _message_starts(cluster: Any, name: str, prefix: str) -> bool:
     return str(condition(await cluster.device(name), "Reconciled").get("message", "")).startswith(prefix)
