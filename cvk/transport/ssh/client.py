@@ -87,9 +87,17 @@ class SshCli:
         """A new interactive exec shell at the prompt, with paging off."""
         conn = await self._connection()
         try:
-            proc = await conn.create_process(
-                term_type="vt100", term_size=(width, height), encoding=None, request_pty="force"
-            )
+            # A device that accepts the connection but never opens the channel must not hang us.
+            async with asyncio.timeout(self.config.command_timeout):
+                proc = await conn.create_process(
+                    term_type="vt100", term_size=(width, height), encoding=None, request_pty="force"
+                )
+        except TimeoutError as e:
+            self._conn = None
+            conn.close()
+            raise DeviceUnreachable(
+                f"SSH session to {self.config.host} was not opened within {self.config.command_timeout:g}s"
+            ) from e
         except (asyncssh.Error, OSError) as e:
             self._conn = None
             raise DeviceUnreachable(f"SSH session to {self.config.host} could not be opened: {e}") from e
