@@ -28,7 +28,7 @@ from typing import Any
 
 from cvk.driver.base import LogOptions
 from cvk.driver.fake.timefmt import rfc3339_nano
-from cvk.errors import DeviceRejected, InvalidInput, NotFound, NotSupported
+from cvk.errors import DeviceError, DeviceRejected, InvalidInput, NotFound, NotSupported
 from cvk.transport.grpc import GnoiClient, ServiceUnsupported, validate_path
 from cvk.transport.restconf import RestconfClient
 from cvk.transport.ssh import SshCli
@@ -173,7 +173,8 @@ async def fetch_log(restconf: RestconfClient, files: DeviceFiles, appid: str) ->
         finally:
             try:
                 await files.remove(path)
-            except (NotFound, NotSupported, DeviceRejected) as e:
+            except (NotFound, NotSupported, DeviceError) as e:
+                # Best effort: a failed removal must not lose the log just read, nor mask a read error.
                 log.warning("could not remove the log copy app=%s path=%s error=%s", appid, path, e)
 
 
