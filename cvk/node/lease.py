@@ -130,7 +130,9 @@ class LeaseController:
         if not self._may_renew():
             log.warning("ping result is not clean, not updating lease", extra={"node": self._node})
             return False
+        first = 1
         if self._cached is not None:
+            first = 2  # the optimistic PUT is the first of the MAX_UPDATE_RETRIES attempts
             try:
                 body = renewed(self._cached, self._node, self._node_uid(), self._duration)
                 self._cached = await self._client.replace(self._path, body)
@@ -144,7 +146,7 @@ class LeaseController:
             self.renewals += 1
             log.info("lease created", extra={"node": self._node})
             return True
-        for attempt in range(1, MAX_UPDATE_RETRIES + 1):
+        for attempt in range(first, MAX_UPDATE_RETRIES + 1):
             try:
                 body = renewed(lease, self._node, self._node_uid(), self._duration)
                 self._cached = await self._client.replace(self._path, body)
