@@ -168,6 +168,7 @@ class PodController:
             for p in pods:
                 key = pod_key(p)
                 self.status.recover(key)
+                self.syncer.forget(key)  # ask the driver again: the device may have lost the app
                 self.sync_queue.forget(key)
                 self.sync_queue.enqueue(key)
             for key in self.syncer.missing_pending:  # removed from the API during the outage
