@@ -48,6 +48,7 @@ from cvk.driver.xe.oper import (
     exit_code_in,
     interface_address,
     ip_for_macs,
+    parse_arp,
     parse_hardware,
 )
 from cvk.driver.xe.reconciler import Action, Context, Desired, Observation, decide
@@ -770,10 +771,17 @@ class XEDriver(Driver):
         return {**c.base_entry, **network.network_config(self._iface, addr)}
 
     async def _discover_gateway(self) -> None:
-        """Use the device's own address inside podCIDR (e.g. VirtualPortGroup0's) as the gateway."""
-        self._gateway_checked = True
+        """Use the device's own address inside podCIDR (e.g. VirtualPortGroup0's) as the gateway.
+
+        A failed ARP read raises (the configure step backs off and asks again): guessing the gateway
+        then would configure the app with a wrong one for good. An empty or absent table is an answer.
+        """
         assert self._allocator is not None
-        arp = await self.source.arp()
+        try:
+            arp = parse_arp(await self.client.get(paths.ARP))
+        except NotFound:
+            arp = []
+        self._gateway_checked = True
         for e in arp:
             if e.mode.endswith("interface"):
                 ip = interface_address(arp, e.interface)
