@@ -388,6 +388,8 @@ class ResourceAPI:
             dry_run=self._dry_run(request.query),
             validation=mode,
             manager=field_manager(request),
+            require_resource_version=rt.custom
+            or (rt.group == "apiextensions.k8s.io" and rt.kind == "CustomResourceDefinition"),
         )
         return json_response(res.obj, 201 if res.created else 200, res.warnings)
 

@@ -485,7 +485,8 @@ class Controllers:
         if revision and annotations.get(REVISION) != revision:
             new = copy.deepcopy(d)
             new["metadata"].setdefault("annotations", {})[REVISION] = revision
-            updated_obj = self._update("apps", "deployments", new)
+            # Through the status subresource, as the real controller's UpdateStatus: no generation bump.
+            updated_obj = self._update("apps", "deployments", new, subresource="status")
             if updated_obj is not None:
                 d = updated_obj
                 changed = True

@@ -46,6 +46,24 @@ def _tracks_generation(rt: ResourceType, obj: Obj) -> bool:
     return rt.custom or rt.tracks_generation or "spec" in obj
 
 
+def _generation_changed(rt: ResourceType, obj: Obj, old: Obj, subresource: str | None) -> bool:
+    if _spec_view(rt, obj) != _spec_view(rt, old):
+        return True
+    # deploymentStrategy.PrepareForUpdate: annotations are copied to the replica sets, so they bump it too.
+    return (
+        subresource is None
+        and rt.kind == "Deployment"
+        and rt.group == "apps"
+        and obj["metadata"].get("annotations") != old["metadata"].get("annotations")
+    )
+
+
+def _bump_generation_for_deletion(md: Obj) -> None:
+    """rest.BeforeDelete / markAsDeleting: first setting deletionTimestamp increments a set generation."""
+    if not md.get("deletionTimestamp") and int(md.get("generation") or 0) > 0:
+        md["generation"] = int(md["generation"]) + 1
+
+
 class WriteResult:
     __slots__ = ("created", "obj", "warnings")
 
@@ -261,7 +279,10 @@ class Backend:
         validation: str = "Warn",
         allow_create: bool = False,
         manager: str | None = None,
+        require_resource_version: bool = False,
     ) -> WriteResult:
+        """require_resource_version: the kind refuses unconditional updates (a PUT of a custom resource or a
+        CRD without metadata.resourceVersion is 422, as AllowUnconditionalUpdate() is false for them)."""
         if not isinstance(body, dict):
             raise bad_request("the body of the request is not a JSON object")
         key_ns = ns if rt.namespaced else ""
@@ -282,6 +303,19 @@ class Backend:
         md = obj["metadata"]
         old_md = old["metadata"]
         rv = md.get("resourceVersion")
+        if require_resource_version and rv in (None, ""):
+            raise invalid(
+                rt.plural,
+                rt.group,
+                name,
+                [
+                    FieldProblem(
+                        "metadata.resourceVersion",
+                        "FieldValueInvalid",
+                        "Invalid value: 0x0: must be specified for an update",
+                    )
+                ],
+            )
         if rv not in (None, "") and rv != old_md["resourceVersion"]:
             raise conflict(rt.group, rt.plural, name, STALE)
         if md.get("uid") not in (None, "") and md["uid"] != old_md["uid"]:
@@ -350,7 +384,7 @@ class Backend:
             if rt.kind == "Pod" and rt.group == "":
                 problems += objects.validate_pod_status_update(obj, old)
         self._raise_invalid(rt, name, problems)
-        if _tracks_generation(rt, obj) and _spec_view(rt, obj) != _spec_view(rt, old):
+        if _tracks_generation(rt, obj) and _generation_changed(rt, obj, old, subresource):
             md["generation"] = int(old_md.get("generation") or 1) + 1
         elif _tracks_generation(rt, obj) and "generation" not in md:
             md["generation"] = 1
@@ -397,6 +431,13 @@ class Backend:
             obj.pop("spec", None)
         for k in ("data", "type") if rt.kind == "Secret" else ():
             obj[k] = old.get(k)
+        # podStatusStrategy keeps ownerReferences (old kubelets corrupt them); deploymentStatusStrategy keeps labels.
+        kept = {("", "Pod"): "ownerReferences", ("apps", "Deployment"): "labels"}.get((rt.group, rt.kind))
+        if kept is not None:
+            if kept in old["metadata"]:
+                obj["metadata"][kept] = copy.deepcopy(old["metadata"][kept])
+            else:
+                obj["metadata"].pop(kept, None)
         return obj
 
     def _deletion_complete(self, rt: ResourceType, obj: Obj) -> bool:
@@ -475,6 +516,7 @@ class Backend:
                 # A later delete may only shorten the grace period.
                 return old, False
             if grace > 0:
+                _bump_generation_for_deletion(md)
                 deadline = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=grace)
                 md["deletionTimestamp"] = deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
                 md["deletionGracePeriodSeconds"] = grace
@@ -490,6 +532,7 @@ class Backend:
             return self._store_terminating(rt, obj, dry_run), False
         if finalizers:
             if not old_md.get("deletionTimestamp"):
+                _bump_generation_for_deletion(md)
                 md["deletionTimestamp"] = objects.now()
                 md["deletionGracePeriodSeconds"] = 0
             elif md.get("deletionGracePeriodSeconds") is None:
