@@ -37,7 +37,7 @@ from cvk.kube import paths
 from cvk.kube.client import KubeClient
 from cvk.kube.errors import ConflictError, NotFoundError
 from cvk.node.ping import device_reason
-from cvk.pod.keys import Pod, is_deleting, is_terminal, pod_key, split_key
+from cvk.pod.keys import Pod, is_deleting, is_terminal, pod_key, split_key, uid_of
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +152,7 @@ class _State:
     written_desired: dict[str, Any] | None = None
     written_server: dict[str, Any] | None = None
     notified_at: float = 0.0
+    provider_uid: str = ""  # the UID of the pod the driver's last notification was about
     refresh: bool = False  # read the status from the driver before the next write
 
 
@@ -180,6 +181,13 @@ class PodStatusManager:
     def notify(self, pod: Pod) -> None:
         """The driver's PodNotifier callback: never blocks."""
         key = pod_key(pod)
+        uid = uid_of(pod)
+        api_pod = self._get_pod(key)
+        if uid and api_pod is not None and uid_of(api_pod) and uid_of(api_pod) != uid:
+            # The final status of an earlier pod of the same name (the driver removed its leftover
+            # app): writing it would make the new pod terminal for good.
+            log.debug("status of an earlier pod of the same name dropped", extra={"pod": key, "uid": uid})
+            return
         st = self._state.setdefault(key, _State())
         status = copy.deepcopy(pod.get("status") or {})
         meta = pod.get("metadata") or {}
@@ -194,6 +202,7 @@ class PodStatusManager:
             return
         st.provider_deletion = deletion
         st.provider_status = status
+        st.provider_uid = uid
         st.notified_at = time.monotonic()
         self._enqueue(key)
 
@@ -201,6 +210,7 @@ class PodStatusManager:
         st = self._state.setdefault(key, _State())
         changed = st.outage is not None or not same_status(st.provider_status, status)
         st.provider_status = copy.deepcopy(status)
+        st.provider_uid = ""
         st.outage = None
         st.refresh = False
         st.notified_at = time.monotonic()
@@ -275,6 +285,8 @@ class PodStatusManager:
                 raise retry  # the queue reads the device again with backoff
 
     async def _sync_known(self, key: str, api_pod: Pod, st: _State) -> None:
+        if st.provider_uid and uid_of(api_pod) and st.provider_uid != uid_of(api_pod):
+            return  # a report about an earlier pod of this name (sent before the informer saw the new one)
         if st.provider_deletion and not is_deleting(api_pod):
             await self._provider_deletion(key, api_pod, st)
         desired = desired_status(api_pod.get("status"), st.provider_status, st.outage)
@@ -309,6 +321,7 @@ class PodStatusManager:
             log.info("status refresh failed", extra={"pod": key, "error": str(err)})
             raise
         st.provider_status = copy.deepcopy(status)
+        st.provider_uid = ""
         st.outage = None
         st.refresh = False
         return None

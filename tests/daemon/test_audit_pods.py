@@ -4,16 +4,24 @@ PodController in-process with the small in-memory API of tests/kube and the in-t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+from cvk.driver.base import Driver
+from cvk.driver.fake import FakeDriver
+from cvk.kube import paths
 from cvk.kube.client import KubeClient
 from cvk.kube.config import KubeConfig
 from cvk.node.ping import PingController
 from cvk.options import RunOptions
 from cvk.pod.controller import PodController
-from tests.daemon.fakes import SmallDriver, until
+from cvk.pod.status import PodStatusManager
+from tests.daemon.fakes import FakeClient, SmallDriver, until
+from tests.daemon.fakes import pod as fpod
+from tests.daemon.test_pod_controller import fake_spec
 from tests.kube.fakeapi import FakeApi, serve
 
 
@@ -28,8 +36,10 @@ def api_pod(name: str, **spec: Any) -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
-async def running(driver: SmallDriver) -> AsyncIterator[tuple[FakeApi, PodController]]:
+async def running(driver: Driver, *pods: dict[str, Any]) -> AsyncIterator[tuple[FakeApi, PodController]]:
     api = FakeApi()
+    for p in pods:
+        api.add("pods", p)
     async with serve(api.app) as url:
         client = KubeClient(KubeConfig(server=url))
         pc = PodController(client, driver, RunOptions(node_name="n1", pod_sync_workers=2), node_ip="127.0.0.1")
@@ -66,3 +76,56 @@ async def test_recovery_recreates_a_pod_whose_app_the_device_lost() -> None:
         await until(lambda: len(pc.sync_queue) == 0 and pc.sync_queue.processing == 0)
         assert creates(driver, "default/kept") == 1  # still on the device: adopted, not re-created
         assert ("update", "default/kept") not in driver.calls
+
+
+def phase(api: FakeApi, name: str) -> str:
+    p = api.store.get("pods", {}).get(("default", name)) or {}
+    return str((p.get("status") or {}).get("phase") or "")
+
+
+async def test_final_status_of_an_older_pod_of_the_same_name_never_reaches_the_new_pod(tmp_path: Path) -> None:
+    """The device holds the app of an earlier pod of the same name (another UID). Removing it makes the
+    driver report that pod's final status; it must not be written onto the new API pod, which would
+    turn it terminal (and a terminal pod is never created or updated again)."""
+    driver = FakeDriver(fake_spec(tmp_path))
+    await driver.connect()
+    old = api_pod("web")
+    old["metadata"]["uid"] = "uid-old"
+    await driver.create_pod(old)
+    for _ in range(500):
+        if (await driver.get_pod_status("default", "web")).get("phase") == "Running":
+            break
+        await asyncio.sleep(0.01)
+    assert (await driver.get_pod_status("default", "web")).get("phase") == "Running"
+    new = api_pod("web")
+    new["metadata"]["uid"] = "uid-new"
+    try:
+        async with running(driver, new) as (api, _pc):
+            await until(lambda: phase(api, "web") == "Running", 10)
+            assert (await driver.get_pod("default", "web"))["metadata"]["uid"] == "uid-new"
+    finally:
+        await driver.close()
+
+
+async def test_status_of_another_uid_notified_before_the_informer_knew_the_pod_is_not_written() -> None:
+    client = FakeClient()
+    api: dict[str, dict[str, Any]] = {}
+    queued: list[str] = []
+    sm = PodStatusManager(
+        client,  # type: ignore[arg-type]
+        SmallDriver(),
+        get_pod=api.get,
+        enqueue=queued.append,
+        enqueue_after=lambda k, d: None,
+    )
+    old = fpod(uid="uid-old")
+    old["status"] = {"phase": "Succeeded"}
+    sm.notify(old)  # the informer does not have the new pod yet
+    api["default/web"] = client.put_object(paths.pods("default", "web"), fpod(uid="uid-new"))
+    await sm.sync("default/web")
+    assert client.verbs("PUT") == []
+    new = fpod(uid="uid-new")
+    new["status"] = {"phase": "Running"}
+    sm.notify(new)
+    await sm.sync("default/web")
+    assert client.objects[paths.pods("default", "web")]["status"] == {"phase": "Running"}
