@@ -1,0 +1,265 @@
+"""The README, docs/, examples/ and the Helm chart tell the truth about the code.
+
+Each test reads what the documentation states (a command and its flags, an environment variable, a
+link, a field, an example) and checks it against the code that implements it, so a renamed flag or a
+field that goes away breaks the build instead of the operator's first attempt.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from controller import crd
+from cvk.cli import main
+from cvk.config.loader import document_to_spec, parse_device_spec
+from hack.kubeapi.schema import validate_and_default
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+PAGES = [README, *DOCS]
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+CONFIG_DOC = ROOT / "docs" / "configuration.md"
+SOURCES = ("cvk", "controller", "hack", "proto")
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def _command(*names: str) -> click.Command:
+    ctx = click.Context(main)
+    command: click.Command = main
+    for name in names:
+        assert isinstance(command, click.Group)
+        sub = command.get_command(ctx, name)
+        assert sub is not None, f"cisco-vk has no subcommand {name!r}"
+        command = sub
+    return command
+
+
+def _flags(command: click.Command) -> set[str]:
+    out: set[str] = set()
+    for param in command.params:
+        if isinstance(param, click.Option):
+            out.update(param.opts)
+            out.update(param.secondary_opts)
+    return out | {"--help", "-h"}
+
+
+def _snippets(text: str) -> list[str]:
+    """Inline code spans and fenced code blocks (continuation lines joined)."""
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", text, flags=re.S)
+    rest = re.sub(r"```.*?```", "", text, flags=re.S)
+    spans = re.findall(r"`([^`\n]+)`", rest)
+    lines: list[str] = []
+    for block in blocks:
+        lines.extend(block.replace("\\\n", " ").splitlines())
+    return lines + spans
+
+
+# ---- commands and flags ---------------------------------------------------------------------------
+
+_CVK_CALL = re.compile(r"\bcisco-vk\s+(run|controller|version)\b([^|;&]*)")
+
+
+def _cvk_calls() -> list[tuple[str, str, str]]:
+    calls = []
+    for page in PAGES:
+        for snippet in _snippets(_text(page)):
+            for sub, rest in _CVK_CALL.findall(snippet):
+                calls.append((page.name, sub, rest))
+    return calls
+
+
+def test_docs_show_cisco_vk_calls() -> None:
+    subs = {sub for _, sub, _ in _cvk_calls()}
+    assert {"run", "controller"} <= subs
+
+
+@pytest.mark.parametrize(("page", "sub", "rest"), _cvk_calls())
+def test_every_cisco_vk_flag_in_the_docs_exists(page: str, sub: str, rest: str) -> None:
+    known = _flags(_command(sub))
+    for flag in re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", rest):
+        assert flag in known, f"{page}: `cisco-vk {sub} {flag}` is documented but `cisco-vk {sub} --help` has no {flag}"
+
+
+_MODULE_CALL = re.compile(r"python -m (hack(?:\.\w+)+)(.*)")
+
+
+def _module_calls() -> list[tuple[str, str, list[str]]]:
+    calls: dict[tuple[str, str], list[str]] = {}
+    for page in PAGES:
+        for snippet in _snippets(_text(page)):
+            for module, rest in _MODULE_CALL.findall(snippet):
+                if module == "hack.gen_manifests":
+                    continue
+                flags = calls.setdefault((page.name, module), [])
+                flags.extend(f for f in re.findall(r"(?<![\w-])(--[a-z][\w-]*)", rest) if f not in flags)
+    return [(page, module, flags) for (page, module), flags in calls.items() if flags]
+
+
+def test_docs_show_the_tool_calls() -> None:
+    modules = {module for _, module, _ in _module_calls()}
+    assert {"hack.kubeapi", "hack.iosxe_sim"} <= modules
+
+
+@pytest.mark.parametrize(("page", "module", "flags"), _module_calls(),
+                         ids=[f"{p}:{m}" for p, m, _ in _module_calls()])
+def test_every_tool_flag_in_the_docs_exists(page: str, module: str, flags: list[str]) -> None:
+    out = subprocess.run([sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    missing = [f for f in flags if not re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", out.stdout)]
+    assert not missing, f"{page}: `python -m {module}` documents {missing}, which its --help does not list"
+
+
+def test_readme_promises_help_for_every_command() -> None:
+    text = _text(README)
+    for call in ("cisco-vk --help", "cisco-vk run --help", "cisco-vk controller --help"):
+        assert call in text
+        result = CliRunner().invoke(main, call.split()[1:])
+        assert result.exit_code == 0, result.output
+        assert "Usage:" in result.output
+
+
+def test_every_run_flag_has_help_text() -> None:
+    """`--help lists every flag`: a flag without a sentence tells the operator nothing."""
+    bare = [p.opts[0] for p in _command("run").params
+            if isinstance(p, click.Option) and not (p.help or "").strip()]
+    assert not bare, f"cisco-vk run: flags without help text: {bare}"
+
+
+def test_env_vars_named_in_run_help_are_the_ones_read() -> None:
+    for param in _command("run").params:
+        if not isinstance(param, click.Option):
+            continue
+        named = set(re.findall(r"env ([A-Z][A-Z0-9_]+)", param.help or ""))
+        envvar = param.envvar if isinstance(param.envvar, str) else None
+        assert named == ({envvar} if envvar else set()), f"{param.opts[0]}: help names {named}, reads {envvar}"
+
+
+# ---- environment variables ------------------------------------------------------------------------
+
+def _source_text() -> str:
+    parts = [_text(ROOT / "Makefile")]
+    for folder in SOURCES:
+        for path in (ROOT / folder).rglob("*"):
+            if path.suffix in (".py", ".proto") and "gen" not in path.parts:
+                parts.append(_text(path))
+    return "\n".join(parts)
+
+
+def _env_vars(page: Path) -> set[str]:
+    return set(re.findall(r"`(?:env )?([A-Z][A-Z0-9]*_[A-Z0-9_]+)(?:=[^`]*)?`", _text(page)))
+
+
+def test_every_env_var_in_the_docs_is_read_by_the_code() -> None:
+    assert {"CVK_DEVICE_PASSWORD", "CVK_DEVICE_PASSWORD_FILE", "DEMO_ONCE"} <= _env_vars(README)
+    source = _source_text()
+    for page in PAGES:
+        for name in sorted(_env_vars(page)):
+            assert re.search(rf"\b{name}\b", source), f"{page.name} names {name}, which no code reads"
+
+
+# ---- links and paths ------------------------------------------------------------------------------
+
+def test_relative_links_resolve() -> None:
+    for page in PAGES:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", _text(page)):
+            if re.match(r"[a-z]+:", target):
+                continue
+            assert (page.parent / target).exists(), f"{page.name} links to {target}, which does not exist"
+
+
+def test_readme_folder_table_names_existing_folders() -> None:
+    folders = re.findall(r"^\| `([\w./-]+/)` \|", _text(README), flags=re.M)
+    assert len(folders) >= 8
+    for folder in folders:
+        assert (ROOT / folder).is_dir(), f"README's folder table lists {folder}, which does not exist"
+
+
+def test_readme_local_run_uses_an_existing_example() -> None:
+    paths = re.findall(r"cisco-vk run --config (examples/[\w.-]+)", _text(README))
+    assert paths
+    for path in paths:
+        assert (ROOT / path).is_file(), path
+
+
+# ---- examples and the configuration reference -----------------------------------------------------
+
+def _documented_fields() -> set[str]:
+    return set(re.findall(r"^\| `([\w.\[\]]+)` \|", _text(CONFIG_DOC), flags=re.M))
+
+
+def _paths(data: Any, prefix: str = "") -> list[str]:
+    out: list[str] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            out.append(path)
+            if not path.endswith(("labels", "others")):  # maps of free-form keys
+                out.extend(_paths(value, path))
+    elif isinstance(data, list):
+        for item in data:
+            out.extend(_paths(item, f"{prefix}[]"))
+    return out
+
+
+def _device(example: Path) -> tuple[dict[str, Any], str]:
+    doc = yaml.safe_load(_text(example))
+    return (doc["device"], "device") if "device" in doc else (doc["spec"], "spec")
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_every_example_field_is_in_the_configuration_reference(example: Path) -> None:
+    documented = _documented_fields()
+    spec, _ = _device(example)
+    undocumented = [p for p in _paths(spec) if p not in documented]
+    assert not undocumented, f"{example.name} uses fields docs/configuration.md does not list: {undocumented}"
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_every_example_runs_until_the_kubeconfig_step(example: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cisco-vk run --config EXAMPLE` gets past validation: it stops where it needs a cluster."""
+    for var in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "VKUBELET_NODE_NAME",
+                "LOG_LEVEL", "CVK_LOG_FORMAT", "CVK_DEVICE_PASSWORD_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("CVK_DEVICE_PASSWORD", "example-password")
+    missing = tmp_path / "no-kubeconfig"
+    result = CliRunner().invoke(main, ["run", "--config", str(example), "--kubeconfig", str(missing),
+                                       "--kubelet-port", "0", "--kubelet-address", "127.0.0.1"])
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert result.exit_code == 2, result.output
+    assert errors == [f"error: kubeconfig: kubeconfig file not found: {missing}; "
+                      "fix the --kubeconfig path or leave it out"], result.output
+
+
+def _readme_manifests() -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = []
+    for block in re.findall(r"```yaml\n(.*?)```", _text(README), flags=re.S):
+        docs.extend(d for d in yaml.safe_load_all(block) if d)
+    return docs
+
+
+def test_readme_ciscodevice_passes_the_crd_and_the_loader() -> None:
+    devices = [d for d in _readme_manifests() if d.get("kind") == "CiscoDevice"]
+    assert devices
+    schema = crd.crd_manifest()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    for device in devices:
+        _, errors = validate_and_default(device, schema)
+        assert errors == []
+        spec = document_to_spec(device, "README.md")
+        assert parse_device_spec(device["spec"], "spec").address == spec.address
