@@ -35,7 +35,7 @@ from cvk.node.ping import PingResult
 from cvk.options import RunOptions
 from cvk.pod.compare import pod_should_enqueue
 from cvk.pod.env import resolve_pod_env
-from cvk.pod.keys import Pod, delete_key, is_terminal, pod_key
+from cvk.pod.keys import Pod, delete_key, is_terminal, pod_key, uid_of
 from cvk.pod.poll import StatusPoller
 from cvk.pod.reconcile import cleanup_dangling
 from cvk.pod.resources import ApiResourceReader
@@ -195,6 +195,10 @@ class PodController:
             self.status.mark_outage(pod_key(pod), self._device.reason, self._device.message)
 
     def _on_update(self, old: Pod, new: Pod) -> None:
+        if uid_of(old) != uid_of(new):  # deleted and created again while the watch was down (relist)
+            self._on_delete(old)
+            self._on_add(new)
+            return
         self.status.on_api_update(old, new)
         if pod_should_enqueue(old, new):
             self.sync_queue.enqueue(pod_key(new))

@@ -129,3 +129,22 @@ async def test_status_of_another_uid_notified_before_the_informer_knew_the_pod_i
     sm.notify(new)
     await sm.sync("default/web")
     assert client.objects[paths.pods("default", "web")]["status"] == {"phase": "Running"}
+
+
+async def test_pod_recreated_under_the_same_name_during_a_watch_gap_is_synced() -> None:
+    """A relist (after 410 Gone) finds the pod under a new UID, delivered as an update: the new pod
+    must reach the driver (the old pod's app replaced), even though its spec is identical."""
+    driver = SmallDriver()
+    first = api_pod("web")
+    first["metadata"]["uid"] = "uid-a"
+    async with running(driver, first) as (api, pc):
+        await until(lambda: creates(driver, "default/web") == 1)
+        lists = pc.informer.lists
+        api.remove("pods", "default", "web", notify=False)
+        second = api_pod("web")
+        second["metadata"]["uid"] = "uid-b"
+        api.add("pods", second, notify=False)
+        api.expire_watches()
+        await until(lambda: pc.informer.lists > lists)
+        await until(lambda: driver.pods.get("default/web", {}).get("metadata", {}).get("uid") == "uid-b")
+        assert driver.calls[-2:] == [("delete", "default/web"), ("create", "default/web")]
