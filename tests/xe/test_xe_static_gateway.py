@@ -3,12 +3,15 @@ read of the ARP table (where that address is found) fails."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from cvk.config.spec import InterfaceType, VirtualPortGroupIf, XEInterface
 from cvk.driver.xe import naming
+from cvk.driver.xe.driver import XEDriver
+from cvk.driver.xe.records import build_pod_record
 from hack.iosxe_sim.fixtures import SimHandle
-from tests.xe.helpers import FAST, invalid_requests, phase_of, pod, start_driver, wait_for
+from tests.xe.helpers import FAST, invalid_requests, phase_of, pod, spec_for, start_driver, wait_for
 
 FILES = {"flash:/hello.tar": b"IOX-PACKAGE"}
 
@@ -30,3 +33,28 @@ async def test_gateway_is_found_after_a_failed_arp_read(iosxe_sim_factory: Calla
     finally:
         await driver.close()
     assert invalid_requests(sim) == []
+
+
+async def test_addresses_handed_out_concurrently_are_unique_and_share_the_device_gateway(
+    iosxe_sim_factory: Callable[..., SimHandle],
+) -> None:
+    """Configure steps of several containers run at once; a pass may observe the device before their
+    config writes land. Every address stays handed out, and every app gets the discovered gateway."""
+    sim = iosxe_sim_factory(files=FILES)
+    sim.control.latency(0.2, count=None, method="GET", path="arp-data")  # discovery takes a while
+    iface = XEInterface(type=InterfaceType.VIRTUAL_PORT_GROUP, virtual_port_group=VirtualPortGroupIf(dhcp=False))
+    driver = XEDriver(spec_for(sim, iface, pod_cidr="192.168.1.0/24"), settings=FAST)
+    try:
+        p = pod("trio", [{"name": n, "image": "flash:/hello.tar"} for n in ("a", "b", "c")])
+        record = build_pod_record(driver.spec, p, static_ready=True)
+        first, second, third = record.containers
+        entries = list(await asyncio.gather(driver._entry_for(first), driver._entry_for(second)))
+        assert driver._allocator is not None
+        driver._allocator.observe({})  # a pass read the device before either config write landed
+        entries.append(await driver._entry_for(third))
+        res = [e["application-network-resource"] for e in entries]
+        assert [r["virtualportgroup-application-default-gateway-1"] for r in res] == ["192.168.1.254"] * 3
+        ips = [r["virtualportgroup-guest-ip-address-1"] for r in res]
+        assert len(set(ips)) == 3 and "192.168.1.254" not in ips, ips
+    finally:
+        await driver.close()

@@ -139,6 +139,7 @@ class XEDriver(Driver):
         iface = spec.xe.networking.interface if spec.xe else None
         self._allocator: StaticAllocator | None = None
         self._gateway_checked = False
+        self._gateway_lock = asyncio.Lock()
         try:
             network.validate_interface(iface)
             self._iface = network.effective_interface(iface)
@@ -766,7 +767,10 @@ class XEDriver(Driver):
         addr = None
         if self._allocator is not None:
             if not self._gateway_checked:
-                await self._discover_gateway()
+                # Configure steps of several containers run at once: one looks, the others wait for it.
+                async with self._gateway_lock:
+                    if not self._gateway_checked:
+                        await self._discover_gateway()
             addr = self._allocator.allocate(c.app_id)
         return {**c.base_entry, **network.network_config(self._iface, addr)}
 
@@ -785,10 +789,9 @@ class XEDriver(Driver):
         for e in arp:
             if e.mode.endswith("interface"):
                 ip = interface_address(arp, e.interface)
-                if ip and ipaddress.ip_address(ip) in self._allocator.network and self.spec.pod_cidr:
-                    used = self._allocator.in_use()
-                    self._allocator = StaticAllocator(self.spec.pod_cidr, gateway=ip)
-                    self._allocator.observe(used)
+                if ip and ipaddress.ip_address(ip) in self._allocator.network:
+                    # In place: addresses handed out and not yet on the device stay handed out.
+                    self._allocator.use_gateway(ip)
                     log.info("static gateway device=%s gateway=%s interface=%s", self.spec.address, ip, e.interface)
                     return
 

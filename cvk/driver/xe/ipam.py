@@ -35,6 +35,13 @@ class StaticAllocator:
         self._device: dict[str, str] = {}  # app id -> address, as configured on the device
         self._local: dict[str, str] = {}  # app id -> address, handed out and not yet seen on the device
 
+    def use_gateway(self, gateway: str) -> None:
+        """Set the default gateway (the device's own address in the CIDR); allocations are kept."""
+        gw = ipaddress.IPv4Address(gateway)
+        if gw not in self.network:
+            raise InvalidInput(f"podCIDR: gateway {gw} is outside {self.network}")
+        self.gateway = str(gw)
+
     def observe(self, configured: Mapping[str, str]) -> None:
         """Record the static addresses of every app configured on the device (app id -> address)."""
         self._device = {k: v for k, v in configured.items() if self._inside(v)}
