@@ -15,7 +15,7 @@ import os
 import platform
 import signal
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -74,6 +74,41 @@ def fail(field: str, message: str) -> NoReturn:
     sys.exit(EXIT_CONFIG)
 
 
+def flag_error(err: click.UsageError, command: str) -> tuple[str, str]:
+    """``(flag, message)`` for a click usage error, in the words of ``fail``; a value that came from
+    an environment variable names the variable (in a pod nobody typed the flag)."""
+    see = f"see cisco-vk {command} --help"
+    if isinstance(err, click.NoSuchOption):
+        close = f" (did you mean {' or '.join(err.possibilities)}?)" if err.possibilities else ""
+        return err.option_name, f"no such option{close}; {see}"
+    if isinstance(err, click.BadOptionUsage):
+        message = err.message.removeprefix(f"Option '{err.option_name}' ").rstrip(".")
+        return err.option_name, f"{message}; {see}"
+    if isinstance(err, click.BadParameter) and isinstance(err.param, click.Option):
+        param = err.param
+        flag = max(param.opts, key=len)
+        message = err.message.rstrip(".")
+        source = err.ctx.get_parameter_source(param.name) if err.ctx is not None and param.name else None
+        if source == click.core.ParameterSource.ENVIRONMENT and isinstance(param.envvar, str):
+            message += f" (from env {param.envvar}; fix or unset it)"
+        return flag, f"{message}; {see}"
+    message = err.message.rstrip(".")
+    return "", f"{message[:1].lower()}{message[1:]}; {see}"
+
+
+class OneLineErrorsCommand(click.Command):
+    """A command whose flag errors print one ``error: <flag>: ...`` line and exit 2, like the errors
+    of the device file (click's own form is four lines and names only the flag, never the env)."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as err:
+            field, message = flag_error(err, info_name or self.name or "")
+            fail(field, message)
+
+
 @click.group(cls=CvkGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="cisco-vk", message="%(prog)s %(version)s")
 def main() -> None:
@@ -108,7 +143,7 @@ def resolve_log_level(flag_or_env: str | None, spec: DeviceSpec) -> str:
     return "warn" if level == "warning" else level
 
 
-@main.command()
+@main.command(cls=OneLineErrorsCommand)
 @click.option("-c", "--config", "config_path", default=DEFAULT_CONFIG, show_default=True, metavar="FILE",
               help="Device file: `device: <CiscoDevice spec>` or a whole CiscoDevice manifest.")
 @click.option("--kubeconfig", default=None, metavar="FILE",
