@@ -105,8 +105,16 @@ class XESettings:
                 raise ConfigError(name, f"{raw!r} is not a number") from None
             if value < 0:
                 raise ConfigError(name, f"{raw!r} must not be negative")
+            if value == 0 and f.name in _POSITIVE:
+                raise ConfigError(name, f"{raw!r} must be above 0 (0 would mean a busy loop or no timeout)")
             setattr(s, f.name, value)
         return s
+
+
+# Settings where 0 would mean a busy loop (intervals) or no timeout at all (aiohttp treats 0 as none).
+_POSITIVE = frozenset(
+    {"poll_interval", "active_interval", "request_timeout", "delete_timeout", "install_settle_timeout"}
+)
 
 
 def _is_ip(value: str) -> bool:
