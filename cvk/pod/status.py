@@ -144,6 +144,33 @@ def not_found_status(pod: Pod) -> dict[str, Any]:
     return status
 
 
+def terminated_status(pod: Pod) -> dict[str, Any]:
+    """The polling wrapper's status after the driver deleted the pod (behaviour 43): Succeeded /
+    Terminated, each container terminated (upstream leaves ``running`` set as well; we clear it)."""
+    now = rfc3339()
+    status = copy.deepcopy(pod.get("status") or {})
+    status["phase"] = "Succeeded"
+    status["reason"] = "Terminated"
+    status["message"] = "The pod was deleted from the device"
+    for cs in status.get("containerStatuses") or []:
+        state = cs.get("state") or {}
+        if state.get("terminated"):
+            continue
+        cs["state"] = {
+            "terminated": {
+                "exitCode": 0,
+                "reason": "Terminated",
+                "message": "Container was terminated. The exit code may not reflect the real exit code",
+                "startedAt": (state.get("running") or {}).get("startedAt"),
+                "finishedAt": now,
+                "containerID": cs.get("containerID"),
+            }
+        }
+        cs["ready"] = False
+        cs["started"] = False
+    return status
+
+
 @dataclasses.dataclass
 class _State:
     provider_status: dict[str, Any] | None = None

@@ -47,7 +47,7 @@ from cvk.pod.keys import (
     split_key,
     uid_of,
 )
-from cvk.pod.status import PodStatusManager, provider_failed_status
+from cvk.pod.status import PodStatusManager, provider_failed_status, terminated_status
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,9 @@ class PodSyncer:
             self.calls["delete"] += 1
             await self._driver.delete_pod(copy.deepcopy(pod))
             self._record(pod, "Normal", "ProviderDeleteSuccess", MSG_DELETE_OK)
+            if not self._driver.supports_notify and not is_terminal(pod):
+                # No notifier reports the end (behaviour 43): a pod kept by a finalizer would show Running.
+                self._status.set_provider_status(key, terminated_status(pod))
         except NotFound:
             log.info("pod already absent from the device", extra={"pod": key})
         except DeviceError as err:

@@ -22,6 +22,7 @@ from cvk.pod.status import PodStatusManager
 from tests.daemon.fakes import FakeClient, SmallDriver, until
 from tests.daemon.fakes import pod as fpod
 from tests.daemon.test_pod_controller import fake_spec
+from tests.daemon.test_pod_sync import Harness
 from tests.kube.fakeapi import FakeApi, serve
 
 
@@ -148,3 +149,41 @@ async def test_pod_recreated_under_the_same_name_during_a_watch_gap_is_synced() 
         await until(lambda: pc.informer.lists > lists)
         await until(lambda: driver.pods.get("default/web", {}).get("metadata", {}).get("uid") == "uid-b")
         assert driver.calls[-2:] == [("delete", "default/web"), ("create", "default/web")]
+
+
+async def test_polled_driver_delete_writes_succeeded_terminated() -> None:
+    """Behaviour 43: without a notifier nobody else reports the end of a deleted pod (a pod kept by a
+    finalizer would show Running for good); a notifying driver reports it itself."""
+    for notify in (False, True):
+        h = Harness()
+        h.driver._notify = notify
+        p = fpod()
+        h.put(p)
+        await h.syncer.sync("default/web")
+        running = h.get_pod("default/web")
+        assert running is not None
+        running["status"] = {
+            "phase": "Running",
+            "containerStatuses": [
+                {"name": "c", "ready": True, "containerID": "fake://1",
+                 "state": {"running": {"startedAt": "2026-11-21T08:00:00Z"}}},
+            ],
+        }
+        running["metadata"]["deletionTimestamp"] = "2026-11-21T08:05:00Z"
+        running["metadata"]["deletionGracePeriodSeconds"] = 30
+        h.put(running)
+        h.status_q.clear()
+        await h.syncer.sync("default/web")
+        assert h.driver.calls[-1] == ("delete", "default/web")
+        while h.status_q:
+            await h.status.sync(h.status_q.pop(0))
+        st = h.client.objects[paths.pods("default", "web")]["status"]
+        if notify:
+            assert st["phase"] == "Running"
+            continue
+        assert (st["phase"], st["reason"]) == ("Succeeded", "Terminated")
+        cs = st["containerStatuses"][0]
+        assert "running" not in cs["state"] and cs["ready"] is False
+        term = cs["state"]["terminated"]
+        assert term["reason"] == "Terminated" and term["startedAt"] == "2026-11-21T08:00:00Z"
+        assert term["finishedAt"] and "exit code may not reflect" in term["message"]
