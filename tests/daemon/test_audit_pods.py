@@ -187,3 +187,57 @@ async def test_polled_driver_delete_writes_succeeded_terminated() -> None:
         term = cs["state"]["terminated"]
         assert term["reason"] == "Terminated" and term["startedAt"] == "2026-11-21T08:00:00Z"
         assert term["finishedAt"] and "exit code may not reflect" in term["message"]
+
+
+async def test_skip_env_resolution_passes_env_and_envfrom_unchanged() -> None:
+    """Behaviour 25: with env resolution off the driver gets the pod's env and envFrom as written
+    (a missing ConfigMap and a status.podIP reference would otherwise stop the create)."""
+    driver = SmallDriver()
+    env = [
+        {"name": "IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        {"name": "A", "value": "$(B)"},
+    ]
+    env_from = [{"configMapRef": {"name": "missing"}}]
+    p = api_pod("web")
+    p["spec"]["containers"][0].update(env=env, envFrom=env_from)
+    api = FakeApi()
+    api.add("pods", p)
+    async with serve(api.app) as url:
+        client = KubeClient(KubeConfig(server=url))
+        pc = PodController(client, driver, RunOptions(node_name="n1"), skip_env_resolution=True)
+        await pc.start()
+        try:
+            await until(lambda: creates(driver, "default/web") == 1)
+            c = driver.pods["default/web"]["spec"]["containers"][0]
+            assert c["env"] == env and c["envFrom"] == env_from
+            api.modify("pods", "default", "web", {"metadata": {"labels": {"x": "1"}}})
+            await until(lambda: ("update", "default/web") in driver.calls)
+            assert driver.pods["default/web"]["spec"]["containers"][0]["env"] == env
+        finally:
+            await pc.stop()
+            await client.close()
+
+
+async def test_finalizers_are_never_added_or_removed() -> None:
+    """Behaviour 33: create, status writes, driver delete and force delete leave finalizers alone."""
+    h = Harness()
+    p = fpod()
+    p["metadata"]["finalizers"] = ["example.com/keep"]
+    h.put(p)
+    await h.syncer.sync("default/web")
+    h.driver.set_status("default/web", {"phase": "Running"})
+    deleting = h.get_pod("default/web")
+    assert deleting is not None
+    deleting["metadata"]["deletionTimestamp"] = "2026-11-21T08:05:00Z"
+    deleting["metadata"]["deletionGracePeriodSeconds"] = 30
+    h.put(deleting)
+    while h.status_q:
+        await h.status.sync(h.status_q.pop(0))
+    await h.syncer.sync("default/web")
+    await h.syncer.force_delete(h.deletes[-1])
+    writes = [c for c in h.client.calls if c[0] in ("PUT", "PATCH", "POST") and "/pods/" in c[1]]
+    assert writes  # the status was written
+    for _, _, body in writes:
+        assert (body.get("metadata") or {}).get("finalizers") == ["example.com/keep"]
+    (delete,) = h.client.verbs("DELETE")
+    assert delete[2] == {"grace_period_seconds": 0, "preconditions_uid": "uid-1"}
