@@ -106,7 +106,8 @@ def interface_schema() -> Schema:
         },
     )
     return _obj(
-        "How apps attach to the network: exactly one block, matching type.",
+        "How apps attach to the network: exactly one block, matching type; default (no interface): "
+        "VirtualPortGroup 0 with DHCP.",
         {
             "type": _str("Interface kind.", enum=["VirtualPortGroup", "AppGigabitEthernet", "Management"]),
             "virtualPortGroup": vpg,
@@ -161,7 +162,8 @@ def spec_schema() -> Schema:
                 atomic=True,
             ),
             "nodeName": _str(
-                "Kubernetes Node name; default: the CiscoDevice name. Immutable.",
+                "Kubernetes Node name; default: the CiscoDevice name (a `device:` file for `cisco-vk run`: "
+                "`cisco-vk-<address>`). Immutable.",
                 maxLength=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
             ),
             "tls": _obj(
@@ -221,7 +223,8 @@ def spec_schema() -> Schema:
                      "message": "set either knownHostsFile or knownHostsSecretRef, not both"},
                 ],
             ),
-            "podCIDR": _str("CIDR for static app addresses when DHCP is off, e.g. 192.168.1.0/24.",
+            "podCIDR": _str("Pod address range, e.g. 192.168.1.0/24: the Node's spec.podCIDR, the pool of static app "
+                            "addresses when DHCP is off (XE), and of pod IPs on FAKE (default `10.244.<x>.0/24`).",
                             pattern=r"^[0-9a-fA-F:.]+/[0-9]{1,3}$"),
             "labels": {"type": "object", "description": "Labels added to the Node.",
                        "additionalProperties": {"type": "string"}},
@@ -250,15 +253,22 @@ def spec_schema() -> Schema:
                 "networking": _obj("App networking.", {"interface": interface_schema()}),
             }),
             "fake": _obj("FAKE driver settings (development and tests).", {
-                "stateFile": _str("File holding the simulated device's state."),
-                "installSeconds": {"type": "number", "minimum": 0, "default": 0.5},
-                "activateSeconds": {"type": "number", "minimum": 0, "default": 0.3},
-                "startSeconds": {"type": "number", "minimum": 0, "default": 0.2},
-                "logIntervalSeconds": {"type": "number", "minimum": 0.1, "default": 5.0},
-                "restartBackoffSeconds": {"type": "number", "minimum": 0.01, "default": 1.0},
-                "cpu": _quantity("CPU capacity reported by the fake device."),
-                "memory": _quantity("Memory capacity reported by the fake device."),
-                "storage": _quantity("Storage capacity reported by the fake device."),
+                "stateFile": _str("File holding the simulated device's state; default "
+                                  "`$XDG_STATE_HOME/cisco-vk/fake-<address>.json` (`~/.local/state` without XDG_STATE_HOME)."),
+                "installSeconds": {"type": "number", "minimum": 0, "default": 0.5,
+                                   "description": "Seconds an app spends installing."},
+                "activateSeconds": {"type": "number", "minimum": 0, "default": 0.3,
+                                    "description": "Seconds an app spends activating."},
+                "startSeconds": {"type": "number", "minimum": 0, "default": 0.2,
+                                 "description": "Seconds an app takes to start running."},
+                "logIntervalSeconds": {"type": "number", "minimum": 0.1, "default": 5.0,
+                                       "description": "Seconds between the heartbeat log lines of a running container."},
+                "restartBackoffSeconds": {"type": "number", "minimum": 0.01, "default": 1.0,
+                                          "description": "First restart delay of an exited container; doubles "
+                                                         "per restart, at most 30 times this."},
+                "cpu": _quantity("CPU capacity reported by the fake device; default 8."),
+                "memory": _quantity("Memory capacity reported by the fake device; default 16Gi."),
+                "storage": _quantity("Storage capacity reported by the fake device; default 100Gi."),
             }),
         },
         required=["driver", "address", "username"],

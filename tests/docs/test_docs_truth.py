@@ -7,9 +7,12 @@ field that goes away breaks the build instead of the operator's first attempt.
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import re
 import subprocess
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,8 @@ from click.testing import CliRunner
 from controller import crd
 from cvk.cli import main
 from cvk.config.loader import document_to_spec, parse_device_spec
+from cvk.config.schema import fields_of
+from cvk.config.spec import DeviceSpec
 from hack.kubeapi.schema import validate_and_default
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -263,3 +268,57 @@ def test_readme_ciscodevice_passes_the_crd_and_the_loader() -> None:
         assert errors == []
         spec = document_to_spec(device, "README.md")
         assert parse_device_spec(device["spec"], "spec").address == spec.address
+
+
+def _rows() -> dict[str, str]:
+    return {m.group(1): m.group(2) for m in re.finditer(r"^\| `([\w.\[\]]+)` \|(.*)\|\s*$", _text(CONFIG_DOC),
+                                                         flags=re.M)}
+
+
+def _spec_defaults(cls: type = DeviceSpec, prefix: str = "") -> list[tuple[str, Any]]:
+    """(doc path, default) of every spec field whose code default is a plain value."""
+    out: list[tuple[str, Any]] = []
+    for key, (f, tp) in fields_of(cls).items():
+        path = f"{prefix}{key}"
+        inner = [a for a in typing.get_args(tp) if a is not type(None)] or [tp]
+        if dataclasses.is_dataclass(inner[0]):
+            out.extend(_spec_defaults(inner[0], f"{path}[]." if key == "taints" else f"{path}."))
+        elif f.default is not dataclasses.MISSING and f.default is not None:
+            out.append((path, f.default))
+    return out
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value.value if isinstance(value, enum.Enum) else value)
+
+
+def test_every_field_of_the_reference_says_what_it_means() -> None:
+    empty = [path for path, row in _rows().items() if not row.split("|")[-1].strip()]
+    assert not empty, f"docs/configuration.md rows without a meaning: {empty}"
+
+
+@pytest.mark.parametrize(("path", "default"), _spec_defaults(), ids=[p for p, _ in _spec_defaults()])
+def test_the_reference_states_the_default_the_code_applies(path: str, default: Any) -> None:
+    row = _rows()[path]
+    assert re.search(rf"default `?\"?{re.escape(_shown(default))}\b", row), \
+        f"docs/configuration.md: {path} defaults to {_shown(default)!r} in the code, the row says: {row}"
+
+
+@pytest.mark.parametrize(("path", "phrase"), [
+    ("nodeName", "`cisco-vk-<address>`"),  # the `device:` form has no metadata.name (cvk.config.names)
+    ("fake.stateFile", "fake-<address>.json"),  # cvk/driver/fake/store.py default_state_file
+    ("xe.networking.interface", "VirtualPortGroup 0 with DHCP"),  # cvk/driver/xe/network.py
+    ("podCIDR", "Node"),  # cvk/node/objects.py sets Node spec.podCIDR from it
+])
+def test_the_reference_states_computed_defaults(path: str, phrase: str) -> None:
+    assert phrase in _rows()[path]
+
+
+def test_no_placeholder_is_eaten_as_an_html_tag() -> None:
+    """`<address>` outside a code span renders as an (invisible) HTML tag on GitHub."""
+    for page in PAGES:
+        prose = re.sub(r"`[^`\n]*`", "", re.sub(r"```.*?```", "", _text(page), flags=re.S))
+        tags = re.findall(r"<[a-zA-Z][\w-]*>", prose)
+        assert not tags, f"{page.name}: {tags} outside code spans disappear when rendered; wrap them in backticks"
