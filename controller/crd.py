@@ -254,7 +254,8 @@ def spec_schema() -> Schema:
             }),
             "fake": _obj("FAKE driver settings (development and tests).", {
                 "stateFile": _str("File holding the simulated device's state; default "
-                                  "`$XDG_STATE_HOME/cisco-vk/fake-<address>.json` (`~/.local/state` without XDG_STATE_HOME)."),
+                                  "`$XDG_STATE_HOME/cisco-vk/fake-<address>.json` "
+                                  "(`~/.local/state` without XDG_STATE_HOME)."),
                 "installSeconds": {"type": "number", "minimum": 0, "default": 0.5,
                                    "description": "Seconds an app spends installing."},
                 "activateSeconds": {"type": "number", "minimum": 0, "default": 0.3,
@@ -262,7 +263,8 @@ def spec_schema() -> Schema:
                 "startSeconds": {"type": "number", "minimum": 0, "default": 0.2,
                                  "description": "Seconds an app takes to start running."},
                 "logIntervalSeconds": {"type": "number", "minimum": 0.1, "default": 5.0,
-                                       "description": "Seconds between the heartbeat log lines of a running container."},
+                                       "description": "Seconds between the heartbeat log lines of a running "
+                                                      "container."},
                 "restartBackoffSeconds": {"type": "number", "minimum": 0.01, "default": 1.0,
                                           "description": "First restart delay of an exited container; doubles "
                                                          "per restart, at most 30 times this."},
