@@ -360,7 +360,8 @@ class PodStatusManager:
             return
         stamp, grace = st.provider_deletion
         try:
-            when = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+            parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            when = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
         except ValueError:
             when = 0.0
         seconds = 0 if when <= time.time() else int(grace or 0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -241,3 +242,22 @@ async def test_finalizers_are_never_added_or_removed() -> None:
         assert (body.get("metadata") or {}).get("finalizers") == ["example.com/keep"]
     (delete,) = h.client.verbs("DELETE")
     assert delete[2] == {"grace_period_seconds": 0, "preconditions_uid": "uid-1"}
+
+
+async def test_provider_deletion_in_the_future_keeps_its_grace_period_whatever_the_time_format() -> None:
+    """Behaviour 40: the driver's grace period is used while its deletionTimestamp has not passed,
+    also for RFC 3339 stamps with fractions or an offset."""
+    for stamp in ("2999-01-01T00:00:00Z", "2999-01-01T00:00:00.123456Z", "2999-01-01T00:00:00+00:00"):
+        h = Harness()
+        h.put(fpod())
+        await h.syncer.sync("default/web")
+        h.driver.set_status("default/web", {"phase": "Running"})
+        while h.status_q:
+            await h.status.sync(h.status_q.pop(0))
+        evicted = copy.deepcopy(h.driver.pods["default/web"])
+        evicted["metadata"]["deletionTimestamp"] = stamp
+        evicted["metadata"]["deletionGracePeriodSeconds"] = 30
+        h.status.notify(evicted)
+        await h.status.sync("default/web")
+        (delete,) = h.client.verbs("DELETE")
+        assert delete[2]["grace_period_seconds"] == 30, stamp
