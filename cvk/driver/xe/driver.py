@@ -505,10 +505,13 @@ class XEDriver(Driver):
 
     # ---- the loop ----------------------------------------------------------------------------
     def _pending(self) -> bool:
+        now = time.monotonic()
         for rec in self._pods.values():
             for c in rec.containers:
                 if c.done:
                     continue
+                if c.error_reason and not c.busy and now < c.not_before:
+                    continue  # the device refused the last step: its retry needs no fast polling
                 if c.busy or c.desired is not Desired.RUNNING:
                     return True
                 steady_stop = c.observed_state in EXITED and c.next_restart_at is None
