@@ -182,11 +182,13 @@ class PodController:
         """The start-up dangling-pod pass, when the device could not be listed at start."""
         if not self._cleanup_pending:
             return
-        api_pods = {pod_key(p): p for p in self.informer.list()}
-        deleted = await cleanup_dangling(self._driver, api_pods, workers=self._opts.pod_sync_workers)
+        deleted = await cleanup_dangling(self._driver, self._api_pods, workers=self._opts.pod_sync_workers)
         if deleted is not None:
             self._cleanup_pending = False
             self.dangling_deleted = deleted
+
+    def _api_pods(self) -> dict[str, Pod]:
+        return {pod_key(p): p for p in self.informer.list()}
 
     # ---- informer handlers -------------------------------------------------------------------
     def _on_add(self, pod: Pod) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from cvk.driver.base import Driver
 from cvk.errors import DeviceError, NotFound
@@ -35,15 +36,20 @@ def dangling(driver_pods: list[Pod], api_pods: dict[str, Pod]) -> list[Pod]:
     return out
 
 
-async def cleanup_dangling(driver: Driver, api_pods: dict[str, Pod], *, workers: int = 4) -> list[str] | None:
+async def cleanup_dangling(
+    driver: Driver, api_pods: dict[str, Pod] | Callable[[], dict[str, Pod]], *, workers: int = 4
+) -> list[str] | None:
     """Delete dangling driver pods; returns the keys deleted (or attempted), None when the driver
-    could not list its pods (nothing was deleted; the caller runs the pass once the device answers)."""
+    could not list its pods (nothing was deleted; the caller runs the pass once the device answers).
+
+    ``api_pods`` may be a callable: it is read *after* the driver's list, so a pod that the API and
+    the workers created while the device was being listed is not taken for a dangling one."""
     try:
         driver_pods = await driver.list_pods()
     except (DeviceError, NotImplementedError) as err:
         log.warning("cannot list the device's pods, skipping the dangling-pod cleanup", extra={"error": str(err)})
         return None
-    victims = dangling(driver_pods, api_pods)
+    victims = dangling(driver_pods, api_pods() if callable(api_pods) else api_pods)
     sem = asyncio.Semaphore(max(1, workers))
 
     async def one(p: Pod) -> str:

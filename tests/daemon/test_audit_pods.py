@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -261,3 +261,41 @@ async def test_provider_deletion_in_the_future_keeps_its_grace_period_whatever_t
         await h.status.sync("default/web")
         (delete,) = h.client.verbs("DELETE")
         assert delete[2]["grace_period_seconds"] == 30, stamp
+
+
+class ListHook(SmallDriver):
+    """``list_pods`` runs ``hook`` (once) before answering: the API and the device change meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hook: Callable[[], Awaitable[None]] | None = None
+
+    async def list_pods(self) -> list[dict[str, Any]]:
+        self._check()
+        hook, self.hook = self.hook, None
+        if hook is not None:
+            await hook()
+        return await super().list_pods()
+
+
+async def test_late_dangling_cleanup_spares_a_pod_created_while_the_device_was_listed() -> None:
+    """The dangling-pod pass that runs after an outage (the start-up list had failed) runs while the
+    workers create pods: a pod created in the API and on the device during the list is not dangling."""
+    driver = ListHook()
+    driver.down = True  # the start-up list fails: the pass is deferred to the device's return
+    async with running(driver) as (api, pc):
+        assert pc.dangling_deleted == []
+        ping = PingController(driver.ping, interval=0.05, timeout=1)
+        ping.add_listener(pc.on_device_change)
+        await ping.ping_once()
+
+        async def meanwhile() -> None:
+            api.add("pods", api_pod("fresh"))
+            await until(lambda: "default/fresh" in driver.pods)
+
+        driver.hook = meanwhile
+        driver.down = False
+        await ping.ping_once()
+        await until(lambda: driver.hook is None and not pc._cleanup_pending)
+        assert "default/fresh" in driver.pods
+        assert ("delete", "default/fresh") not in driver.calls
