@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from cvk.config.names import DNS1123_SUBDOMAIN
-from cvk.config.schema import hint, parse_dataclass, to_data
+from cvk.config.schema import fields_of, hint, parse_dataclass, to_data
 from cvk.config.spec import DeviceSpec, DriverName
 from cvk.config.validate import validate_spec
 from cvk.errors import ConfigError
@@ -108,6 +108,10 @@ def document_to_spec(doc: Any, source: str = "<config>") -> DeviceSpec:
     if "kind" in doc or "apiVersion" in doc or "spec" in doc:
         return _manifest_to_spec(doc)
     keys = ", ".join(str(k) for k in doc) or "nothing"
+    if any(str(k) in fields_of(DeviceSpec) for k in doc):
+        raise ConfigError("device", f"{source}: missing; the file must start with `device:`: add that line and "
+                          f"indent the device's fields ({keys}) under `device:` by two spaces "
+                          "(or write a whole CiscoDevice manifest)")
     close = next((h for k in doc if (h := hint(str(k), ["device"]))), "")
     raise ConfigError("device", f"{source}: missing; the file must start with `device:` (found {keys}{close}) "
                       "or be a CiscoDevice manifest")

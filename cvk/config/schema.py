@@ -67,9 +67,39 @@ def _required(f: dataclasses.Field[Any]) -> bool:
     return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
 
 
+def _block_hint(cls: type, data: Any, path: str) -> str:
+    """What a block looks like, for a scalar or list written where the block belongs."""
+    known = fields_of(cls)
+    names = list(known) if len(known) <= 8 else [k for k, (f, _) in known.items() if _required(f)] + ["..."]
+    shape = f"a mapping with fields {', '.join(names)}"
+    if isinstance(data, bool) and "enabled" in known:
+        key = path.rsplit(".", 1)[-1]
+        return f"{shape}, e.g. {key}: {{enabled: {'true' if data else 'false'}}}"
+    return shape
+
+
+def _unquote_hint(value: Any, tp: Any) -> str:
+    """'; remove the quotes' when a quoted string holds a valid value of ``tp``."""
+    if not isinstance(value, str):
+        return ""
+    text = value.strip()
+    if tp is bool:
+        ok = text in ("true", "false")
+    elif tp is int:
+        ok = text.lstrip("+-").isdigit()
+    else:
+        try:
+            float(text)
+            ok = True
+        except ValueError:
+            ok = False
+    return "; remove the quotes" if ok else ""
+
+
 def parse_dataclass(cls: type, data: Any, path: str) -> Any:
     if not isinstance(data, dict):
-        raise ConfigError(path, f"must be a mapping of fields, got {_type_name(data)}")
+        shown = "" if isinstance(data, bool | dict | list) or data is None else f" {data!r}"
+        raise ConfigError(path, f"must be {_block_hint(cls, data, path)}; got {_type_name(data)}{shown}")
     known = fields_of(cls)
     for key in data:
         if not isinstance(key, str):
@@ -101,15 +131,18 @@ def convert(value: Any, tp: Any, path: str) -> Any:
         return convert(value, args[0], path)
     if tp is bool:
         if not isinstance(value, bool):
-            raise ConfigError(path, f"must be true or false, got {_type_name(value)} {value!r}")
+            raise ConfigError(path, f"must be true or false, got {_type_name(value)} {value!r}"
+                              f"{_unquote_hint(value, tp)}")
         return value
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(path, f"must be an integer, got {_type_name(value)} {value!r}")
+            raise ConfigError(path, f"must be an integer, got {_type_name(value)} {value!r}"
+                              f"{_unquote_hint(value, tp)}")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(path, f"must be a number, got {_type_name(value)} {value!r}")
+            raise ConfigError(path, f"must be a number, got {_type_name(value)} {value!r}"
+                              f"{_unquote_hint(value, tp)}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):

@@ -143,7 +143,25 @@ def _address(path: str, address: str) -> None:
         pass
     if not is_hostname(address):
         raise ConfigError(path, f"{address!r} is neither an IP address nor a host name; "
-                          "write the device's management IP (e.g. 192.0.2.10) or DNS name")
+                          "write the device's management IP (e.g. 192.0.2.10) or DNS name" + _address_hint(address))
+
+
+def _address_hint(address: str) -> str:
+    """Where a scheme or a port written into ``address`` belongs instead."""
+    scheme, sep, _rest = address.partition("://")
+    if sep:
+        return f" without {scheme}:// (set tls.enabled: true for HTTPS, port for the port)"
+    host, sep, port = address.rpartition(":")
+    if sep and port.isdigit() and (is_hostname(host) or _is_ipv4(host)):
+        return f"; the port goes in its own field: address: {host} and port: {port}"
+    return ""
+
+
+def _is_ipv4(text: str) -> bool:
+    try:
+        return ipaddress.ip_address(text).version == 4
+    except ValueError:
+        return False
 
 
 def _name(path: str, value: str) -> None:
