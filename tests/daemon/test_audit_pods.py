@@ -11,8 +11,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cvk.driver.base import Driver
 from cvk.driver.fake import FakeDriver
+from cvk.errors import DeviceRejected
 from cvk.kube import paths
 from cvk.kube.client import KubeClient
 from cvk.kube.config import KubeConfig
@@ -299,3 +302,36 @@ async def test_late_dangling_cleanup_spares_a_pod_created_while_the_device_was_l
         await until(lambda: driver.hook is None and not pc._cleanup_pending)
         assert "default/fresh" in driver.pods
         assert ("delete", "default/fresh") not in driver.calls
+
+
+async def test_update_failure_sets_provider_failed_and_records_provider_update_failed() -> None:
+    """Behaviour 19 for UpdatePod: ProviderFailed (Failed for restartPolicy Never), a Warning event,
+    and the error re-raised for the queue's retry."""
+
+    class FailingUpdate(SmallDriver):
+        async def update_pod(self, pod: dict[str, Any]) -> None:
+            self.calls.append(("update", f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"))
+            raise DeviceRejected("activate failed", status=500, device_message="no memory")
+
+    for policy, phase_ in (("Never", "Failed"), ("Always", "Pending")):
+        h = Harness()
+        h.driver = FailingUpdate()
+        h.syncer._driver = h.driver
+        h.put(fpod(restart_policy=policy))
+        await h.syncer.sync("default/web")
+        changed = h.get_pod("default/web")
+        assert changed is not None
+        changed["spec"]["containers"][0]["image"] = "fake/app:2"
+        h.put(changed)
+        with pytest.raises(DeviceRejected):
+            await h.syncer.sync("default/web")
+        st = h.client.objects[paths.pods("default", "web")]["status"]
+        assert (st["phase"], st["reason"], st["message"]) == (phase_, "ProviderFailed", "activate failed")
+        assert h.events[-1][1:] == ("ProviderUpdateFailed", "activate failed")
+
+
+def test_pod_queues_retry_with_upstream_backoff() -> None:
+    """Behaviour 19: 5 ms doubling, capped at 1000 s, at most 20 runs."""
+    pc = PodController(KubeClient(KubeConfig(server="http://127.0.0.1:1")), SmallDriver(), RunOptions(node_name="n1"))
+    for q in (pc.sync_queue, pc.delete_queue, pc.status_queue):
+        assert (q.base_delay, q.max_delay, q.max_retries) == (0.005, 1000.0, 20)
