@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
 from cvk.config.spec import DeviceSpec, DriverName
 from cvk.driver.base import NodeResources
 from cvk.kube import paths
+from cvk.node import objects
 from cvk.node.controller import NodeController
 from cvk.node.lease import MAX_UPDATE_RETRIES, LeaseController
+from cvk.node.patch import status_patch
 from cvk.options import RunOptions
-from tests.daemon.fakes import FakeClient, SmallDriver, until
+from tests.daemon.fakes import FakeClient, SmallDriver, _strategic, until
 
 
 async def test_lease_conflicts_with_a_cached_lease_stay_within_five_puts() -> None:
@@ -106,3 +109,19 @@ async def test_node_status_notification_patches_at_once_and_replaces_the_resourc
         await until(lambda: client.objects[node]["status"]["capacity"]["cpu"] == "4", 2)
     finally:
         await nc.stop()
+
+
+def test_patch_removes_a_dropped_annotation_and_records_the_desired_state() -> None:
+    """Behaviours 8 and 9: an annotation we set and no longer want is removed, one set by another
+    client stays; the two last-applied annotations hold exactly the desired meta and status."""
+    server: dict[str, Any] = {"metadata": {"name": "n1", "uid": "u", "annotations": {"theirs": "1"}}, "status": {}}
+    status = {"conditions": [{"type": "Ready", "status": "True"}]}
+    first = status_patch(server, labels={"l": "1"}, annotations={"ours": "1", "also": "1"}, status=status)
+    _strategic(server, first)
+    second = status_patch(server, labels={"l": "1"}, annotations={"ours": "2"}, status=status)
+    _strategic(server, second)
+    ann = server["metadata"]["annotations"]
+    assert {k: v for k, v in ann.items() if not k.startswith("virtual-kubelet.io/")} == {"theirs": "1", "ours": "2"}
+    meta = json.loads(ann[objects.LAST_APPLIED_META])
+    assert (meta["labels"], meta["annotations"], meta["name"], meta["uid"]) == ({"l": "1"}, {"ours": "2"}, "n1", "u")
+    assert json.loads(ann[objects.LAST_APPLIED_STATUS]) == status
