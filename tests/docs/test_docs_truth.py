@@ -322,3 +322,14 @@ def test_no_placeholder_is_eaten_as_an_html_tag() -> None:
         prose = re.sub(r"`[^`\n]*`", "", re.sub(r"```.*?```", "", _text(page), flags=re.S))
         tags = re.findall(r"<[a-zA-Z][\w-]*>", prose)
         assert not tags, f"{page.name}: {tags} outside code spans disappear when rendered; wrap them in backticks"
+
+
+def test_readme_names_every_env_var_cisco_vk_run_reads() -> None:
+    from cvk.config import loader
+    from cvk.transport.grpc import config as grpc_config
+
+    read = {p.envvar for p in _command("run").params if isinstance(p, click.Option) and isinstance(p.envvar, str)}
+    read |= {loader.PASSWORD_ENV, loader.PASSWORD_FILE_ENV,
+             grpc_config.ENV_PORT, grpc_config.ENV_INSECURE, grpc_config.ENV_DISABLED}
+    missing = sorted(read - _env_vars(README))
+    assert not missing, f"README.md does not name the environment variables cisco-vk run reads: {missing}"
