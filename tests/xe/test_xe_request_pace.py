@@ -4,9 +4,15 @@ retry the device is read at the normal poll pace, not the fast pace used while w
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
+from cvk.config.spec import DeviceSpec, DriverName
 from cvk.driver.xe import paths
+from cvk.driver.xe.driver import XEDriver
+from cvk.driver.xe.oper import OperData, parse_app
+from cvk.driver.xe.records import build_pod_record
+from cvk.driver.xe.snapshot import Snapshot
 from hack.iosxe_sim.fixtures import SimHandle
 from tests.xe.helpers import FAST, pod, start_driver, wait_for
 
@@ -42,3 +48,30 @@ async def test_a_refused_install_does_not_make_the_driver_poll_fast(iosxe_sim: S
         assert status is not None and status["status"].get("reason") == "InstallFailed"
     finally:
         await driver.close()
+
+
+def _driver_with_installing_app(policy: str) -> XEDriver:
+    spec = DeviceSpec(driver=DriverName.XE, address="192.0.2.1", username="admin", password="x")
+    driver = XEDriver(spec, settings=PACE)
+    p = {
+        "metadata": {"namespace": "default", "name": "signed", "uid": "u-1"},
+        "spec": {"containers": [{"name": "app", "image": "flash:/unsigned.tar"}]},
+    }
+    rec = build_pod_record(spec, p, static_ready=False)
+    app = rec.containers[0].app_id
+    rec.containers[0].observed_state = "INSTALLING"
+    driver._pods[rec.uid] = rec
+    oper = OperData(
+        apps={app: parse_app({"name": app, "details": {"state": "INSTALLING"}, "pkg-policy": policy})},
+        notifications=(),
+        resources=None,
+        iox_enabled=True,
+    )
+    driver.source.latest = Snapshot(at=time.monotonic(), configs={}, oper=oper)
+    return driver
+
+
+def test_an_app_held_for_its_package_signature_is_polled_at_the_normal_pace() -> None:
+    # An install in progress is watched closely; one the device holds for an invalid signature is not.
+    assert _driver_with_installing_app("iox-pkg-policy-valid")._pending()
+    assert not _driver_with_installing_app("iox-pkg-policy-invalid")._pending()

@@ -506,12 +506,21 @@ class XEDriver(Driver):
     # ---- the loop ----------------------------------------------------------------------------
     def _pending(self) -> bool:
         now = time.monotonic()
+        latest = self._source.latest if self._source is not None else None
         for rec in self._pods.values():
             for c in rec.containers:
                 if c.done:
                     continue
                 if c.error_reason and not c.busy and now < c.not_before:
                     continue  # the device refused the last step: its retry needs no fast polling
+                app = latest.oper.apps.get(c.app_id) if latest is not None else None
+                if (
+                    app is not None
+                    and app.pkg_policy == "iox-pkg-policy-invalid"
+                    and c.observed_state == "INSTALLING"
+                    and not c.busy
+                ):
+                    continue  # the device holds an unsigned package until someone acts: no fast polling
                 if c.busy or c.desired is not Desired.RUNNING:
                     return True
                 steady_stop = c.observed_state in EXITED and c.next_restart_at is None
