@@ -141,9 +141,9 @@ async def run(spec: DeviceSpec, opts: RunOptions, stop: asyncio.Event | None = N
                 loop.add_signal_handler(sig, stop.set)
                 own_signals.append(sig)
     daemon = Daemon(spec, opts)
+    stopping = asyncio.create_task(stop.wait(), name="cvk-stop-wait")
     try:
         starting = asyncio.create_task(daemon.start(), name="cvk-start")
-        stopping = asyncio.create_task(stop.wait(), name="cvk-stop-wait")
         done, _ = await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if starting in done:
             starting.result()  # raises a start failure
@@ -153,6 +153,7 @@ async def run(spec: DeviceSpec, opts: RunOptions, stop: asyncio.Event | None = N
             with contextlib.suppress(asyncio.CancelledError):
                 await starting
     finally:
+        stopping.cancel()  # a start failure (or our own cancellation) must not leave it pending
         await daemon.stop()
         loop = asyncio.get_running_loop()
         for sig in own_signals:
