@@ -333,3 +333,18 @@ def test_readme_names_every_env_var_cisco_vk_run_reads() -> None:
              grpc_config.ENV_PORT, grpc_config.ENV_INSECURE, grpc_config.ENV_DISABLED}
     missing = sorted(read - _env_vars(README))
     assert not missing, f"README.md does not name the environment variables cisco-vk run reads: {missing}"
+
+
+MANIFEST_EXAMPLES = [p for p in EXAMPLES if "kind: CiscoDevice" in _text(p)]
+
+
+@pytest.mark.parametrize("example", MANIFEST_EXAMPLES, ids=[p.name for p in MANIFEST_EXAMPLES])
+def test_ciscodevice_examples_pass_the_crd_schema(example: Path) -> None:
+    """`kubectl apply -f examples/ciscodevice-*.yaml` is accepted by the API server."""
+    schema = crd.crd_manifest()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    _, errors = validate_and_default(yaml.safe_load(_text(example)), schema)
+    assert errors == []
+
+
+def test_there_are_ciscodevice_examples() -> None:
+    assert len(MANIFEST_EXAMPLES) >= 2
