@@ -22,3 +22,25 @@ def test_zero_intervals_and_timeouts_are_refused(monkeypatch: pytest.MonkeyPatch
 def test_zero_retries_is_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CVK_XE_RETRIES", "0")
     assert XESettings.from_env().retries == 0
+
+
+async def test_connect_does_not_wait_on_a_resolver_that_never_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import dataclasses
+
+    from cvk.config.spec import DeviceSpec, DriverName
+    from cvk.driver.xe.driver import XEDriver
+
+    loop = asyncio.get_running_loop()
+
+    async def never(*args: object, **kwargs: object) -> list[object]:
+        await asyncio.Event().wait()
+        return []
+
+    monkeypatch.setattr(loop, "getaddrinfo", never)
+    spec = DeviceSpec(driver=DriverName.XE, address="switch.example.invalid", username="admin", password="x")
+    driver = XEDriver(spec, settings=dataclasses.replace(XESettings(), request_timeout=0.2, poll_interval=30))
+    try:
+        await asyncio.wait_for(driver.connect(), timeout=10)
+    finally:
+        await driver.close()

@@ -192,8 +192,10 @@ class XEDriver(Driver):
         _ = self.source
         self._ssh_cli()  # reads spec.ssh's known_hosts file: a wrong path stops cisco-vk run at start
         if self._host_ip is None:
-            with contextlib.suppress(OSError):
-                infos = await asyncio.get_running_loop().getaddrinfo(self.spec.address, None)
+            # hostIP only: a resolver that does not answer must not hold up the start.
+            with contextlib.suppress(OSError, TimeoutError):
+                async with asyncio.timeout(self.settings.request_timeout):
+                    infos = await asyncio.get_running_loop().getaddrinfo(self.spec.address, None)
                 if infos:
                     self._host_ip = str(infos[0][4][0])
         if self._loop_task is None:
