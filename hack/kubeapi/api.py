@@ -189,6 +189,7 @@ class ResourceAPI:
 
     async def list(self, request: web.Request, rt: ResourceType, ns: str | None) -> web.StreamResponse:
         params = request.query
+        validate_list_options(params)
         if truthy(params.get("watch")):
             return await self.watch(request, rt, ns)
         pred = self.predicate(rt, params)
@@ -259,13 +260,6 @@ class ResourceAPI:
             timeout = int(self.server.min_request_timeout * (1 + random.random()))
         bookmarks = truthy(params.get("allowWatchBookmarks"))
         send_initial = truthy(params.get("sendInitialEvents"))
-        if send_initial and params.get("resourceVersionMatch") != "NotOlderThan":
-            raise ApiError(
-                422,
-                "Invalid",
-                'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires '
-                "setting resourceVersionMatch to NotOlderThan",
-            )
         accept = Accept(request.headers.get("Accept", ""))
         watcher = Watcher(rt.key, ns, pred, maxsize=self.server.watch_queue_size)
         initial: list[tuple[str, Obj]] = []
@@ -274,6 +268,7 @@ class ResourceAPI:
             initial = [(ADDED, o) for o in self.store.list(rt.key, ns) if pred(o)]
         else:
             assert rv is not None
+            watcher.min_rv = rv
             try:
                 for ev in self.store.events_since(rv):
                     watcher.offer(ev)
@@ -515,7 +510,10 @@ class ResourceAPI:
                 rt, ns, new, dry_run=dry_run, validation=mode, managed_fields=new["metadata"].get("managedFields")
             )
             return json_response(res.obj, 201, res.warnings)
-        new.setdefault("metadata", {})["resourceVersion"] = live["metadata"]["resourceVersion"]
+        # A resourceVersion in the applied configuration is a precondition (409 when stale), as for any patch.
+        new.setdefault("metadata", {})["resourceVersion"] = (
+            md.get("resourceVersion") or live["metadata"]["resourceVersion"]
+        )
         res = self.backend.update(rt, ns, name, new, subresource=subresource, dry_run=dry_run, validation=mode)
         return json_response(res.obj, 200, res.warnings)
 
@@ -581,6 +579,69 @@ class ResourceAPI:
                 "items": deleted,
             }
         )
+
+
+def validate_list_options(params: Any) -> None:
+    """ValidateListOptions (list and watch rules of apimachinery's internalversion validation): 422 Invalid."""
+    from .errors import FieldProblem, invalid
+
+    def forbidden(field: str, detail: str) -> FieldProblem:
+        return FieldProblem(field, "FieldValueForbidden", f"Forbidden: {detail}")
+
+    def unsupported(value: str, supported: list[str]) -> FieldProblem:
+        sup = ", ".join(f'"{s}"' for s in supported)
+        return FieldProblem(
+            "resourceVersionMatch", "FieldValueNotSupported", f'Unsupported value: "{value}": supported values: {sup}'
+        )
+
+    match = params.get("resourceVersionMatch") or ""
+    send_initial = params.get("sendInitialEvents")
+    problems: list[FieldProblem] = []
+    if truthy(params.get("watch")):
+        if send_initial is not None and match != "NotOlderThan":
+            problems.append(
+                forbidden(
+                    "resourceVersionMatch", "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
+                )
+            )
+        if match:
+            if send_initial is None:
+                problems.append(
+                    forbidden(
+                        "resourceVersionMatch",
+                        "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+                    )
+                )
+            if match != "NotOlderThan":
+                problems.append(unsupported(match, ["NotOlderThan"]))
+            if params.get("continue"):
+                problems.append(
+                    forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided")
+                )
+    else:
+        if send_initial is not None:
+            problems.append(forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list"))
+        if match:
+            if not params.get("resourceVersion"):
+                problems.append(
+                    forbidden(
+                        "resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is provided"
+                    )
+                )
+            if params.get("continue"):
+                problems.append(
+                    forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided")
+                )
+            if match not in ("Exact", "NotOlderThan"):
+                problems.append(unsupported(match, ["Exact", "NotOlderThan", ""]))
+            if match == "Exact" and params.get("resourceVersion") == "0":
+                problems.append(
+                    forbidden(
+                        "resourceVersionMatch", 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"'
+                    )
+                )
+    if problems:
+        raise invalid("ListOptions", "meta.k8s.io", "", problems)
 
 
 def _sort_key(obj: Obj) -> str:

@@ -59,6 +59,24 @@ def _owner_ref(owner: Obj, api_version: str, kind: str) -> Obj:
     }
 
 
+def _resolves(ref: Obj, dep_rt: Any, dep: Obj, by_uid: dict[str, tuple[Any, Obj]]) -> bool:
+    """Whether an ownerReference names an existing owner, as the real garbage collector decides: the owner
+    is looked up by apiVersion group, kind and name (in the dependent's namespace) and its uid compared."""
+    hit = by_uid.get(str(ref.get("uid")))
+    if hit is None:
+        return False
+    owner_rt, owner = hit
+    if owner_rt.kind != ref.get("kind") or owner["metadata"].get("name") != ref.get("name"):
+        return False
+    if str(ref.get("apiVersion") or "").rpartition("/")[0] != owner_rt.group:
+        return False
+    if owner_rt.namespaced and dep_rt.namespaced:
+        return bool(owner["metadata"].get("namespace") == dep["metadata"].get("namespace"))
+    # A cluster-scoped dependent of a namespaced owner is unresolvable: the real collector reports it
+    # (OwnerRefInvalidNamespace) and leaves the dependent alone.
+    return True
+
+
 def _pod_ready(pod: Obj) -> bool:
     for c in (pod.get("status") or {}).get("conditions") or []:
         if c.get("type") == "Ready":
@@ -210,9 +228,9 @@ class Controllers:
             refs = obj["metadata"].get("ownerReferences") or []
             if not refs:
                 continue
-            for ref in refs:
+            alive = [r for r in refs if _resolves(r, rt, obj, by_uid)]
+            for ref in alive:
                 dependents.setdefault(str(ref.get("uid")), []).append((rt, obj))
-            alive = [r for r in refs if str(r.get("uid")) in by_uid]
             if not alive:
                 if not obj["metadata"].get("deletionTimestamp"):
                     self._delete(rt.group, rt.plural, obj)

@@ -560,9 +560,23 @@ _ANNOTATIONS_LIMIT = 256 * 1024
 
 
 def validate_metadata(md: Obj) -> list[FieldProblem]:
-    """ObjectMeta rules beyond names and labels: annotation size and owner references."""
+    """ObjectMeta rules beyond names and labels: annotation keys and size, finalizer names, owner references."""
+    from .selectors import is_qualified_name
+
     out: list[FieldProblem] = []
     annotations = md.get("annotations") or {}
+    for k in annotations if isinstance(annotations, dict) else ():
+        # ValidateAnnotations: QualifiedName rules, case-insensitively.
+        out.extend(invalid_value("metadata.annotations", k, msg) for msg in is_qualified_name(str(k).lower()))
+    finalizers = md.get("finalizers") or []
+    for f in finalizers if isinstance(finalizers, list) else ():
+        out.extend(invalid_value("metadata.finalizers", f, msg) for msg in is_qualified_name(str(f)))
+    if isinstance(finalizers, list) and "orphan" in finalizers and "foregroundDeletion" in finalizers:
+        out.append(
+            invalid_value(
+                "metadata.finalizers", finalizers, "finalizer orphan and foregroundDeletion cannot be both set"
+            )
+        )
     size = sum(len(k) + len(str(v)) for k, v in annotations.items())
     if size > _ANNOTATIONS_LIMIT:
         out.append(

@@ -29,6 +29,11 @@ FINALIZER_ORPHAN = "orphan"
 FINALIZER_FOREGROUND = "foregroundDeletion"
 
 
+def _utcnow() -> datetime.datetime:
+    """The clock graceful deletion deadlines are computed from (a seam for tests)."""
+    return datetime.datetime.now(datetime.UTC)
+
+
 def _gen_suffix() -> str:
     alphabet = "bcdfghjklmnpqrstvwxz2456789"
     return "".join(secrets.choice(alphabet) for _ in range(5))
@@ -517,7 +522,12 @@ class Backend:
                 return old, False
             if grace > 0:
                 _bump_generation_for_deletion(md)
-                deadline = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=grace)
+                deadline = _utcnow() + datetime.timedelta(seconds=grace)
+                if current and md.get("deletionTimestamp"):
+                    # Shortening: the old deadline moves back by the difference (rest.BeforeDelete).
+                    deadline = objects.parse_time(md["deletionTimestamp"]) - datetime.timedelta(
+                        seconds=int(current) - grace
+                    )
                 md["deletionTimestamp"] = deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
                 md["deletionGracePeriodSeconds"] = grace
                 return self._store_terminating(rt, obj, dry_run), False

@@ -46,6 +46,8 @@ class Watcher:
         self.predicate = predicate
         self.queue: asyncio.Queue[tuple[str, Obj] | None] = asyncio.Queue(maxsize)
         self.overflowed = False
+        # Only events newer than this are sent (a watch from a resourceVersion ahead of the store).
+        self.min_rv = 0
 
     def _in_scope(self, obj: Obj | None) -> bool:
         if obj is None:
@@ -56,6 +58,8 @@ class Watcher:
 
     def offer(self, ev: Event) -> None:
         """Translate a store event into what this watcher sees (selector transitions included)."""
+        if ev.rv <= self.min_rv:
+            return
         new_in = self._in_scope(ev.obj)
         if ev.type == DELETED:
             if new_in or self._in_scope(ev.old):

@@ -182,3 +182,178 @@ def test_deployment_annotation_change_bumps_generation(kubeapi: Any) -> None:
         content_type="application/merge-patch+json",
     )
     assert r.json()["metadata"]["generation"] == 2
+
+
+def _cm(name: str, ns: str = "default", **meta: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns, **meta}}
+
+
+def _cm_exists(kubeapi: Any, name: str, ns: str = "default") -> bool:
+    return bool(kubeapi.request("GET", f"/api/v1/namespaces/{ns}/configmaps/{name}").status_code == 200)
+
+
+def test_garbage_collector_resolves_owners_by_coordinates_not_uid_alone(kubeapi: Any) -> None:
+    # The real garbage collector looks an owner up by apiVersion/kind/name in the dependent's namespace
+    # and compares the uid: a reference to an object in another namespace, or with the wrong name or
+    # kind, is dangling and its dependent is collected, even though an object with that uid exists.
+    other = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other"}}
+    assert kubeapi.request("POST", "/api/v1/namespaces", other).status_code == 201
+    owner = kubeapi.request("POST", "/api/v1/namespaces/other/configmaps", _cm("owner", "other")).json()
+    uid = owner["metadata"]["uid"]
+    local = kubeapi.request("POST", "/api/v1/namespaces/default/configmaps", _cm("owner")).json()
+    refs = {
+        "cross-ns": {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid},
+        "wrong-name": {"apiVersion": "v1", "kind": "ConfigMap", "name": "nobody", "uid": local["metadata"]["uid"]},
+        "wrong-kind": {"apiVersion": "v1", "kind": "Secret", "name": "owner", "uid": local["metadata"]["uid"]},
+        "good": {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": local["metadata"]["uid"]},
+    }
+    for name, ref in refs.items():
+        r = kubeapi.request("POST", "/api/v1/namespaces/default/configmaps", _cm(name, ownerReferences=[ref]))
+        assert r.status_code == 201, r.text
+    for name in ("cross-ns", "wrong-name", "wrong-kind"):
+        wait_for(lambda name=name: not _cm_exists(kubeapi, name), message=f"{name} collected")
+    assert _cm_exists(kubeapi, "good")
+
+
+def test_list_options_resource_version_match_is_validated(kubeapi: Any) -> None:
+    # ValidateListOptions: answered 422 Invalid for ListOptions.meta.k8s.io, as kube-apiserver does.
+    cases = {
+        (("resourceVersionMatch", "NotOlderThan"),): (
+            "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided"
+        ),
+        (("resourceVersionMatch", "Exact"), ("resourceVersion", "0")): (
+            'resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"'
+        ),
+        (("resourceVersionMatch", "Newest"), ("resourceVersion", "1")): (
+            'resourceVersionMatch: Unsupported value: "Newest": supported values: "Exact", "NotOlderThan", ""'
+        ),
+    }
+    for params, message in cases.items():
+        r = kubeapi.request("GET", "/api/v1/namespaces/default/configmaps", params=dict(params))
+        assert r.status_code == 422, (params, r.text)
+        assert r.json()["message"] == f'ListOptions.meta.k8s.io "" is invalid: {message}'
+    listed = kubeapi.request("GET", "/api/v1/namespaces/default/configmaps").json()
+    rv = listed["metadata"]["resourceVersion"]
+    r = kubeapi.request(
+        "GET",
+        "/api/v1/namespaces/default/configmaps",
+        params={"resourceVersionMatch": "NotOlderThan", "resourceVersion": rv},
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_finalizer_names_are_validated(kubeapi: Any) -> None:
+    # ValidateFinalizers: each finalizer is a qualified name; orphan and foregroundDeletion exclude each other.
+    r = kubeapi.request("POST", "/api/v1/namespaces/default/configmaps", _cm("f1", finalizers=["bad finalizer"]))
+    assert r.status_code == 422, r.text
+    status = r.json()
+    assert status["message"].startswith(
+        'ConfigMap "f1" is invalid: metadata.finalizers: Invalid value: "bad finalizer": name part must consist of'
+    )
+    assert status["details"]["causes"][0]["field"] == "metadata.finalizers"
+    r = kubeapi.request(
+        "POST", "/api/v1/namespaces/default/configmaps", _cm("f2", finalizers=["orphan", "foregroundDeletion"])
+    )
+    assert r.status_code == 422, r.text
+    assert "finalizer orphan and foregroundDeletion cannot be both set" in r.json()["message"]
+    # Updates are checked too; valid names (qualified, or the standard short ones) pass.
+    ok = kubeapi.request("POST", "/api/v1/namespaces/default/configmaps", _cm("f3", finalizers=["example.com/x"]))
+    assert ok.status_code == 201, ok.text
+    r = kubeapi.request(
+        "PATCH",
+        "/api/v1/namespaces/default/configmaps/f3",
+        {"metadata": {"finalizers": ["example.com/x", "no/such/thing"]}},
+        content_type="application/merge-patch+json",
+    )
+    assert r.status_code == 422, r.text
+    assert 'metadata.finalizers: Invalid value: "no/such/thing"' in r.json()["message"]
+
+
+def test_annotation_keys_are_validated(kubeapi: Any) -> None:
+    # ValidateAnnotations: keys are qualified names (case-insensitive); values are free.
+    r = kubeapi.request("POST", "/api/v1/namespaces/default/configmaps", _cm("a1", annotations={"bad key": "v"}))
+    assert r.status_code == 422, r.text
+    assert r.json()["message"].startswith(
+        'ConfigMap "a1" is invalid: metadata.annotations: Invalid value: "bad key": name part must consist of'
+    )
+    ok = kubeapi.request(
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        _cm("a2", annotations={"Example.COM/Some_Key": "any value at all: {}"}),
+    )
+    assert ok.status_code == 201, ok.text
+
+
+def test_server_side_apply_with_stale_resource_version_conflicts(kubeapi: Any) -> None:
+    # A resourceVersion in the applied configuration is a precondition, as for every patch.
+    _crd(kubeapi)
+    path = CR_BASE + "/g"
+    apply = {"content_type": "application/apply-patch+yaml", "params": {"fieldManager": "m1"}}
+    first = kubeapi.request("PATCH", path, _device("g"), **apply)
+    assert first.status_code == 201, first.text
+    rv = first.json()["metadata"]["resourceVersion"]
+    bump = kubeapi.request("PATCH", path, {"spec": {"port": 9}}, content_type="application/merge-patch+json")
+    assert bump.status_code == 200, bump.text
+    r = kubeapi.request("PATCH", path, _device("g", resourceVersion=rv), **apply)
+    assert r.status_code == 409, r.text
+    assert r.json()["reason"] == "Conflict"
+    assert "the object has been modified" in r.json()["message"]
+    current = bump.json()["metadata"]["resourceVersion"]
+    r = kubeapi.request("PATCH", path, _device("g", resourceVersion=current), **apply)
+    assert r.status_code == 200, r.text
+
+
+def test_shortening_the_grace_period_moves_the_deletion_timestamp_back(kubeapi: Any, monkeypatch: Any) -> None:
+    # rest.BeforeDelete: the new deletionTimestamp is the old one minus the old grace plus the new grace
+    # (not "now + new grace"), so repeated deletes cannot postpone the deadline.
+    import datetime
+
+    from hack.kubeapi import storage
+
+    clock = [datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)]
+    monkeypatch.setattr(storage, "_utcnow", lambda: clock[0])
+
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "busybox:1.36"}]},
+    }
+    assert kubeapi.request("POST", PODS, pod).status_code == 201
+    first = kubeapi.request("DELETE", PODS + "/p", {"gracePeriodSeconds": 3600}).json()
+    clock[0] += datetime.timedelta(seconds=100)
+    second = kubeapi.request("DELETE", PODS + "/p", {"gracePeriodSeconds": 600}).json()
+
+    def ts(obj: dict[str, Any]) -> datetime.datetime:
+        return datetime.datetime.strptime(obj["metadata"]["deletionTimestamp"], "%Y-%m-%dT%H:%M:%SZ")
+
+    assert second["metadata"]["deletionGracePeriodSeconds"] == 600
+    assert ts(first) - ts(second) == datetime.timedelta(seconds=3000)
+
+
+def test_watch_from_a_future_resource_version_skips_events_up_to_it(kubeapi: Any) -> None:
+    # The watch cache's cacheWatcher only sends events newer than the requested resourceVersion.
+    import json
+
+    import requests
+
+    base = "/api/v1/namespaces/default/configmaps"
+    rv = int(kubeapi.request("POST", base, _cm("a")).json()["metadata"]["resourceVersion"])
+    with requests.get(
+        kubeapi.url + base,
+        params={"watch": "1", "resourceVersion": str(rv + 2), "timeoutSeconds": "30"},
+        headers={"Authorization": f"Bearer {kubeapi.token}"},
+        verify=str(kubeapi.ca_file),
+        stream=True,
+        timeout=30,
+    ) as stream:
+        assert stream.status_code == 200
+        for name in ("b", "c", "d"):
+            assert kubeapi.request("POST", base, _cm(name)).status_code == 201
+        seen = []
+        for line in stream.iter_lines():
+            ev = json.loads(line)
+            seen.append((ev["type"], ev["object"]["metadata"]["name"], ev["object"]["metadata"]["resourceVersion"]))
+            if ev["object"]["metadata"]["name"] == "d":
+                break
+    assert [s[:2] for s in seen] == [("ADDED", "d")], seen
