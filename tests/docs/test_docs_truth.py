@@ -348,3 +348,47 @@ def test_ciscodevice_examples_pass_the_crd_schema(example: Path) -> None:
 
 def test_there_are_ciscodevice_examples() -> None:
     assert len(MANIFEST_EXAMPLES) >= 2
+
+
+def _install_block() -> str:
+    section = _text(README).split("## Installing in a cluster", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+    assert blocks
+    return blocks[0].replace("\\\n", " ")
+
+
+def test_readme_install_uses_the_chart_and_its_values() -> None:
+    block = _install_block()
+    chart = re.search(r"helm install \S+ (\S+)", block)
+    assert chart and (ROOT / chart.group(1) / "Chart.yaml").is_file()
+    values = yaml.safe_load(_text(ROOT / chart.group(1) / "values.yaml"))
+    for key in re.findall(r"--set ([\w.]+)=", block):
+        node: Any = values
+        for part in key.split("."):
+            assert isinstance(node, dict) and part in node, f"README sets {key}, which values.yaml does not have"
+            node = node[part]
+    tag = re.search(r"docker build -f (\S+) -t ([\w.-]+):([\w.-]+) \.", block)
+    assert tag and (ROOT / tag.group(1)).is_file()
+    chart_meta = yaml.safe_load(_text(ROOT / chart.group(1) / "Chart.yaml"))
+    assert (tag.group(2), tag.group(3)) == (values["image"]["repository"], chart_meta["appVersion"]), \
+        "the image README builds is not the one the chart runs by default"
+
+
+def test_readme_install_creates_every_secret_the_example_needs() -> None:
+    block = _install_block()
+    example = re.search(r"kubectl apply -f (examples/\S+)", block)
+    assert example
+    spec = yaml.safe_load(_text(ROOT / example.group(1)))["spec"]
+    needed = {spec["credentialSecretRef"]["name"]}
+    needed |= {ref["name"] for ref in (spec.get("tls", {}).get("caSecretRef"),
+                                       spec.get("tls", {}).get("clientCertSecretRef"),
+                                       spec.get("ssh", {}).get("knownHostsSecretRef")) if ref}
+    created = set(re.findall(r"kubectl create secret generic (\S+)", block))
+    assert needed <= created, f"README's install does not create {needed - created}"
+
+
+def test_readme_printer_columns_are_the_crd_ones() -> None:
+    shown = re.search(r"kubectl get cvk\s+# (.*)", _install_block())
+    assert shown
+    columns = [c["name"] for c in crd.crd_manifest()["spec"]["versions"][0]["additionalPrinterColumns"]]
+    assert [c.strip() for c in shown.group(1).split(",")] == [c for c in columns if c != "Age"]
