@@ -392,3 +392,18 @@ def test_readme_printer_columns_are_the_crd_ones() -> None:
     assert shown
     columns = [c["name"] for c in crd.crd_manifest()["spec"]["versions"][0]["additionalPrinterColumns"]]
     assert [c.strip() for c in shown.group(1).split(",")] == [c for c in columns if c != "Age"]
+
+
+CEL_FUNCTIONS = {"has", "type", "size", "matches", "exists", "all", "filter", "map"}
+
+
+def test_every_function_and_path_the_docs_name_exists() -> None:
+    source = "\n".join(_text(p) for d in ("cvk", "controller", "hack") for p in (ROOT / d).rglob("*.py"))
+    defined = set(re.findall(r"^\s*(?:async\s+)?(?:def|class)\s+(\w+)", source, flags=re.M))
+    for page in PAGES:
+        text = _text(page)
+        prose = re.sub(r"```.*?```", "", text, flags=re.S)
+        called = set(re.findall(r"`(?:[\w.]+\.)?(\w+)\(", prose)) - CEL_FUNCTIONS
+        assert called <= defined, f"{page.name} names {sorted(called - defined)}, which the code does not define"
+        for path in re.findall(r"`((?:cvk|controller|hack|deploy|tests|proto|examples)/[\w./-]+)`", text):
+            assert (ROOT / path).exists(), f"{page.name} names {path}, which does not exist"
