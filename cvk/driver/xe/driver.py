@@ -608,7 +608,8 @@ class XEDriver(Driver):
 
     def _context(self, rec: PodRecord, c: ContainerRecord, now: float) -> Context:
         should = rec.restart_policy == "Always" or (
-            rec.restart_policy == "OnFailure" and (c.exit_code is None or c.exit_code != 0)
+            # The exit code the status shows: STOPPED without one is 0 (ERROR got 1 when observed).
+            rec.restart_policy == "OnFailure" and (c.exit_code or 0) != 0
         )
         in_flight = c.install_issued_at is not None and now - c.install_issued_at < self.settings.install_settle_timeout
         return Context(
@@ -642,7 +643,7 @@ class XEDriver(Driver):
                 if c.exit_code is None and state == ERROR:
                     c.exit_code = 1
                 policy_restarts = rec.restart_policy == "Always" or (
-                    rec.restart_policy == "OnFailure" and c.exit_code != 0
+                    rec.restart_policy == "OnFailure" and (c.exit_code or 0) != 0
                 )
                 if c.running_since is not None and now - c.running_since >= self.settings.restart_backoff_reset:
                     c.crash_streak = 0
