@@ -39,7 +39,25 @@ LAZY_COMMANDS: dict[str, str] = {"controller": "controller.cli:controller_comman
 
 
 class CvkGroup(click.Group):
-    """A click group whose extra subcommands are imported on first use."""
+    """A click group whose extra subcommands are imported on first use, and whose usage errors (its
+    own and every subcommand's) are one ``error:`` line with exit code 2."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as err:
+            fail(*flag_error(err))
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as err:
+            fail(*flag_error(err))
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
@@ -74,10 +92,15 @@ def fail(field: str, message: str) -> NoReturn:
     sys.exit(EXIT_CONFIG)
 
 
-def flag_error(err: click.UsageError, command: str) -> tuple[str, str]:
+def flag_error(err: click.UsageError) -> tuple[str, str]:
     """``(flag, message)`` for a click usage error, in the words of ``fail``; a value that came from
     an environment variable names the variable (in a pod nobody typed the flag)."""
-    see = f"see cisco-vk {command} --help"
+    names: list[str] = []
+    ctx = err.ctx
+    while ctx is not None and ctx.parent is not None:  # the root's name is whatever argv[0] was
+        names.insert(0, ctx.info_name or "")
+        ctx = ctx.parent
+    see = f"see {' '.join(['cisco-vk', *names])} --help"
     if isinstance(err, click.NoSuchOption):
         close = f" (did you mean {' or '.join(err.possibilities)}?)" if err.possibilities else ""
         return err.option_name, f"no such option{close}; {see}"
@@ -93,20 +116,9 @@ def flag_error(err: click.UsageError, command: str) -> tuple[str, str]:
             message += f" (from env {param.envvar}; fix or unset it)"
         return flag, f"{message}; {see}"
     message = err.message.rstrip(".")
+    if isinstance(err, click.BadParameter) and isinstance(err.param_hint, str):
+        return err.param_hint, f"{message}; {see}"
     return "", f"{message[:1].lower()}{message[1:]}; {see}"
-
-
-class OneLineErrorsCommand(click.Command):
-    """A command whose flag errors print one ``error: <flag>: ...`` line and exit 2, like the errors
-    of the device file (click's own form is four lines and names only the flag, never the env)."""
-
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
-                     **extra: Any) -> click.Context:
-        try:
-            return super().make_context(info_name, args, parent, **extra)
-        except click.UsageError as err:
-            field, message = flag_error(err, info_name or self.name or "")
-            fail(field, message)
 
 
 @click.group(cls=CvkGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -143,7 +155,7 @@ def resolve_log_level(flag_or_env: str | None, spec: DeviceSpec) -> str:
     return "warn" if level == "warning" else level
 
 
-@main.command(cls=OneLineErrorsCommand)
+@main.command()
 @click.option("-c", "--config", "config_path", default=DEFAULT_CONFIG, show_default=True, metavar="FILE",
               help="Device file: `device: <CiscoDevice spec>` or a whole CiscoDevice manifest.")
 @click.option("--kubeconfig", default=None, metavar="FILE",

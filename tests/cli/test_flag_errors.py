@@ -43,3 +43,25 @@ def test_help_still_exits_0(daemon: Captured) -> None:  # noqa: F811
     result = invoke("run", "--help")
     assert result.exit_code == 0
     assert "--kubelet-port" in result.output
+
+
+@pytest.mark.parametrize(("args", "start", "fragments"), [
+    (["bogus"], "error: ", ["no such command 'bogus'", "cisco-vk --help"]),
+    (["--bogus"], "error: --bogus: ", ["no such option", "cisco-vk --help"]),
+    (["controller", "--workers", "0"], "error: --workers: ", ["0", "1<=x<=64", "cisco-vk controller --help"]),
+    (["controller", "--bogus"], "error: --bogus: ", ["no such option", "cisco-vk controller --help"]),
+    (["controller", "--vk-resources", "{bad"], "error: --vk-resources: ", ["not JSON"]),
+])
+def test_every_command_has_one_line_flag_errors(args: list[str], start: str, fragments: list[str]) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(start), result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr)
+
+
+def test_no_arguments_still_shows_the_help() -> None:
+    result = invoke()
+    assert "Usage:" in result.output and "run" in result.output
+    assert not result.stderr.startswith("error:")
