@@ -28,7 +28,8 @@ async def test_restart_with_a_dropped_label_patches_and_keeps_foreign_fields(kub
         await kubectl(kc, "label", "node", "sw20", "team=net")
         await kubectl(kc, "taint", "node", "sw20", "dedicated=iot:NoSchedule")
         foreign = {"status": {"conditions": [{"type": "Foreign", "status": "True", "reason": "Mine"}]}}
-        await kubectl(kc, "patch", "node", "sw20", "--subresource=status", "--type=strategic", "-p", json.dumps(foreign))
+        patch = json.dumps(foreign)
+        await kubectl(kc, "patch", "node", "sw20", "--subresource=status", "--type=strategic", "-p", patch)
     second = dataclasses.replace(base, labels={"site": "b"})
     async with daemon(second, fast_opts("sw20", kc)):
         node = await get_json(kc, "node", "sw20")
