@@ -389,8 +389,8 @@ class PodStatusManager:
                 fresh = await self._client.get(paths.pods(ns, name))
             except NotFoundError:
                 return
-            if is_terminal(fresh):
-                return
+            if is_terminal(fresh) or uid_of(fresh) != uid_of(api_pod):
+                return  # terminal, or another pod of the same name: the informer brings it
             body = copy.deepcopy(fresh)
             body["status"] = desired
             try:

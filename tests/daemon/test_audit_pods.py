@@ -335,3 +335,25 @@ def test_pod_queues_retry_with_upstream_backoff() -> None:
     pc = PodController(KubeClient(KubeConfig(server="http://127.0.0.1:1")), SmallDriver(), RunOptions(node_name="n1"))
     for q in (pc.sync_queue, pc.delete_queue, pc.status_queue):
         assert (q.base_delay, q.max_delay, q.max_retries) == (0.005, 1000.0, 20)
+
+
+async def test_status_conflict_retry_never_writes_onto_a_recreated_pod() -> None:
+    """A 409 re-reads the pod and writes once more, but not when the re-read finds another pod of the
+    same name (deleted and created again since the informer's copy)."""
+    client = FakeClient()
+    path = paths.pods("default", "web")
+    stale = client.put_object(path, fpod(uid="uid-old"))
+    client.put_object(path, fpod(uid="uid-new"))  # the informer has not seen this one yet
+    sm = PodStatusManager(
+        client,  # type: ignore[arg-type]
+        SmallDriver(),
+        get_pod=lambda key: copy.deepcopy(stale),
+        enqueue=lambda key: None,
+        enqueue_after=lambda k, d: None,
+    )
+    notified = copy.deepcopy(stale)
+    notified["status"] = {"phase": "Succeeded"}
+    sm.notify(notified)
+    await sm.sync("default/web")
+    assert client.objects[path]["metadata"]["uid"] == "uid-new"
+    assert client.objects[path]["status"] == {}
