@@ -131,8 +131,12 @@ async def _wait_for_start(shell: CliShell, start: re.Pattern[bytes]) -> bytes:
             buf += chunk
 
 
-async def _pump_stdin(shell: CliShell, stdin: AsyncIterator[bytes] | None, at_end: bytes) -> None:
+async def _pump_stdin(
+    shell: CliShell, stdin: AsyncIterator[bytes] | None, at_end: bytes, *, end_when_absent: bool
+) -> None:
     if stdin is None:
+        if end_when_absent:
+            shell.write(at_end)  # exec without -i: the command reads end of input, as under the kubelet
         return
     async for data in stdin:
         if data:
@@ -154,7 +158,7 @@ async def _bridge(ssh: SshCli, line: str, io: AttachIO, *, with_marker: bool, st
         shell.write(line.encode() + b"\n")
         first = await _wait_for_start(shell, _START if with_marker else CONSOLE_BANNER)
         helpers = [
-            asyncio.create_task(_pump_stdin(shell, io.stdin, stdin_end)),
+            asyncio.create_task(_pump_stdin(shell, io.stdin, stdin_end, end_when_absent=with_marker)),
             asyncio.create_task(_pump_resize(shell, io.resize)),
         ]
         stream = _Stream(shell.prompt, with_marker=with_marker)
