@@ -367,9 +367,11 @@ class PodStatusManager:
         seconds = 0 if when <= time.time() else int(grace or 0)
         ns, name = split_key(key)
         try:
-            await self._client.delete(paths.pods(ns, name), grace_period_seconds=seconds)
+            await self._client.delete(
+                paths.pods(ns, name), grace_period_seconds=seconds, preconditions_uid=uid_of(api_pod) or None
+            )
             log.info("pod deleted by the driver, deleting it from the API", extra={"pod": key, "grace": seconds})
-        except NotFoundError:
+        except (NotFoundError, ConflictError):  # gone, or another pod of that name by now
             pass
 
     async def _write(self, key: str, api_pod: Pod, desired: dict[str, Any], st: _State) -> None:

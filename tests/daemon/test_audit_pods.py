@@ -357,3 +357,24 @@ async def test_status_conflict_retry_never_writes_onto_a_recreated_pod() -> None
     await sm.sync("default/web")
     assert client.objects[path]["metadata"]["uid"] == "uid-new"
     assert client.objects[path]["status"] == {}
+
+
+async def test_provider_deletion_carries_the_uid_precondition() -> None:
+    """Behaviour 40, made safe: the DELETE names the UID the informer showed, so a pod of the same
+    name created since is never deleted by it (the 409 counts as done)."""
+    h = Harness()
+    h.put(fpod())
+    await h.syncer.sync("default/web")
+    h.driver.set_status("default/web", {"phase": "Running"})
+    while h.status_q:
+        await h.status.sync(h.status_q.pop(0))
+    evicted = copy.deepcopy(h.driver.pods["default/web"])
+    evicted["metadata"]["deletionTimestamp"] = "2000-01-01T00:00:00Z"
+    h.status.notify(evicted)
+    informer_copy = h.get_pod("default/web")
+    h.client.objects[paths.pods("default", "web")]["metadata"]["uid"] = "uid-2"  # re-created meanwhile
+    h.syncer._get_pod = h.status._get_pod = lambda key: copy.deepcopy(informer_copy)
+    await h.status.sync("default/web")
+    (delete,) = h.client.verbs("DELETE")
+    assert delete[2]["preconditions_uid"] == "uid-1"
+    assert paths.pods("default", "web") in h.client.objects
