@@ -17,6 +17,7 @@ from cvk.config.names import (
     label_key_problem,
     label_value_problem,
 )
+from cvk.config.schema import hint
 from cvk.config.spec import (
     AppGigMode,
     DeviceSpec,
@@ -91,7 +92,8 @@ def validate_spec(spec: DeviceSpec, root: str) -> None:
         if spec.gnoi.transport_security not in TRANSPORT_SECURITY:
             raise ConfigError(f"{root}.gnoi.transportSecurity",
                               f"must be one of {', '.join(TRANSPORT_SECURITY)}, "
-                              f"got {spec.gnoi.transport_security!r}")
+                              f"got {spec.gnoi.transport_security!r}"
+                              + hint(spec.gnoi.transport_security, list(TRANSPORT_SECURITY)))
     if spec.ssh is not None:
         _ssh(spec, root)
     if spec.pod_cidr is not None:
@@ -111,7 +113,8 @@ def validate_spec(spec: DeviceSpec, root: str) -> None:
         if key_problem:
             raise ConfigError(f"{path}.key", f"invalid taint key: {key_problem}")
         if taint.effect not in TAINT_EFFECTS:
-            raise ConfigError(f"{path}.effect", f"must be one of {', '.join(TAINT_EFFECTS)}, got {taint.effect!r}")
+            raise ConfigError(f"{path}.effect", f"must be one of {', '.join(TAINT_EFFECTS)}, got {taint.effect!r}"
+                              + hint(taint.effect, list(TAINT_EFFECTS)))
         if taint.value is not None:
             value_problem = label_value_problem(taint.value)
             if value_problem:

@@ -68,3 +68,14 @@ def test_unrelated_top_level_keys_keep_the_plain_message(tmp_path: Path) -> None
     err = _error(tmp_path, "devices:\n  driver: FAKE\n")
     assert err.field == "device"
     assert 'did you mean "device"' in err.message and "indent" not in err.message
+
+
+@pytest.mark.parametrize(("extra", "field", "suggestion"), [
+    ("  taints: [{key: a, effect: noschedule}]\n", "device.taints[0].effect", '"NoSchedule"'),
+    ("  taints: [{key: a, effect: NoScheduled}]\n", "device.taints[0].effect", '"NoSchedule"'),
+    ("  gnoi: {transportSecurity: TLS}\n", "device.gnoi.transportSecurity", '"tls"'),
+])
+def test_string_choices_suggest_the_close_one(tmp_path: Path, extra: str, field: str, suggestion: str) -> None:
+    err = _error(tmp_path, HEAD + extra)
+    assert err.field == field
+    assert f"did you mean {suggestion}" in err.message, err.message
