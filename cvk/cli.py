@@ -13,16 +13,19 @@ import ipaddress
 import logging
 import os
 import platform
+import re
 import signal
 import sys
 from typing import Any, NoReturn
 
 import click
+import yaml
 
 from cvk import __version__
 from cvk.config.loader import load_device_file
 from cvk.config.logsetup import FORMATS, LEVELS, setup_logging
 from cvk.config.names import default_node_name, dns_subdomain_problem
+from cvk.config.schema import fields_of
 from cvk.config.spec import DeviceSpec
 from cvk.driver.factory import check_driver
 from cvk.errors import ConfigError, CvkError
@@ -136,6 +139,24 @@ def version() -> None:
     click.echo(f"cisco-vk {__version__} (python {platform.python_version()}, {sys.platform})")
 
 
+def file_field(field: str, config_path: str) -> str:
+    """``field`` as the device file spells it. The driver factory and the drivers name spec fields
+    ``device.x`` or just ``x``; a CiscoDevice manifest calls them ``spec.x``. Other fields (flags,
+    environment variables, ``kubeconfig``) are left as they are."""
+    head = re.split(r"[.\[]", field, maxsplit=1)[0]
+    if head not in ("device", "spec") and head not in fields_of(DeviceSpec):
+        return field
+    try:
+        with open(config_path, encoding="utf-8") as f:
+            doc = yaml.safe_load(f)
+    except (OSError, yaml.YAMLError):
+        return field
+    root = "device" if isinstance(doc, dict) and "device" in doc else "spec"
+    if head in ("device", "spec"):
+        return root + field[len(head):]
+    return f"{root}.{field}"
+
+
 def resolve_node_name(flag_or_env: str | None, spec: DeviceSpec) -> str:
     """--nodename > VKUBELET_NODE_NAME (both arrive as ``flag_or_env``) > spec.nodeName >
     ``cisco-vk-<address>`` sanitised to a valid node name."""
@@ -205,9 +226,12 @@ def run(config_path: str, kubeconfig: str | None, nodename: str | None, log_leve
             fail(flag, f"{path}: no such file")
     try:
         spec = load_device_file(config_path)
-        check_driver(spec)
     except ConfigError as err:
         fail(err.field, err.message)
+    try:
+        check_driver(spec)
+    except ConfigError as err:
+        fail(file_field(err.field, config_path), err.message)
     level = resolve_log_level(log_level, spec)
     setup_logging(level, log_format)
     opts = RunOptions(
@@ -223,7 +247,7 @@ def run(config_path: str, kubeconfig: str | None, nodename: str | None, log_leve
     try:
         asyncio.run(_serve(spec, opts))
     except ConfigError as err:
-        fail(err.field, err.message)
+        fail(file_field(err.field, config_path), err.message)
     except KeyboardInterrupt:  # pragma: no cover - SIGINT arrives through the handler normally
         pass
     except CvkError as err:
