@@ -79,7 +79,7 @@ def _run(tmp_path: Path, kubeapi: KubeAPIHandle, device: str, env: dict[str, str
 
 
 def _assert_clean(text: str, *secrets: str) -> None:
-    assert "level=debug" in text  # the run really logged at debug level
+    assert "level=debug" in text or '"level": "debug"' in text  # the run really logged at debug level
     for secret in secrets:
         for form in _forms(secret):
             leaks = [line for line in text.splitlines() if form in line]
@@ -93,9 +93,10 @@ def test_no_secret_at_debug_level_password_in_the_file(tmp_path: Path, kubeapi: 
     _assert_clean(_run(tmp_path, kubeapi, device, {}), PASSWORD, SECRET_VALUE)
 
 
-def test_no_secret_at_debug_level_password_from_env(tmp_path: Path, kubeapi: KubeAPIHandle) -> None:  # noqa: F811
+def test_no_secret_at_debug_level_password_from_env_json_lines(tmp_path: Path, kubeapi: KubeAPIHandle) -> None:  # noqa: F811
     device = (f"device:\n  driver: FAKE\n  address: 192.0.2.91\n  username: admin\n"
               f"  fake: {{stateFile: {tmp_path / 'fake.json'}, installSeconds: 0.05, activateSeconds: 0.05, "
               "startSeconds: 0.05}\n")
-    _assert_clean(_run(tmp_path, kubeapi, device, {"CVK_DEVICE_PASSWORD": ENV_PASSWORD}), ENV_PASSWORD,
-                  SECRET_VALUE)
+    text = _run(tmp_path, kubeapi, device, {"CVK_DEVICE_PASSWORD": ENV_PASSWORD, "CVK_LOG_FORMAT": "json"})
+    assert text.startswith("{")  # JSON lines: the other formatter
+    _assert_clean(text, ENV_PASSWORD, SECRET_VALUE)
