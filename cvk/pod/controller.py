@@ -94,6 +94,7 @@ class PodController:
         self._device: PingResult | None = None
         self.dangling_deleted: list[str] = []
         self._cleanup_pending = False
+        self._down_before_ready = False  # an outage seen while starting (its recovery may be missed)
         self.ready = asyncio.Event()
 
     # ---- public ------------------------------------------------------------------------------
@@ -130,9 +131,12 @@ class PodController:
         workers = max(1, self._opts.pod_sync_workers)
         for q in (self.sync_queue, self.delete_queue, self.status_queue):
             self._tasks.append(asyncio.create_task(q.run(workers), name=f"cvk-queue-{q.name}"))
+        self.ready.set()
         if self._device is not None and not self._device.device_ok:
             self.on_device_change(self._device)
-        self.ready.set()
+        elif self._device is not None and self._down_before_ready:
+            # The device went away and came back while we were starting: recover as on any return.
+            self._readopt([p for p in self.informer.list() if not is_terminal(p)])
         log.info("pod controller started", extra={"node": self.node_name, "pods": len(api_pods)})
 
     async def stop(self, drain_seconds: float = STOP_DRAIN_SECONDS) -> None:
@@ -158,6 +162,7 @@ class PodController:
         was_down = self._device is not None and not self._device.device_ok
         self._device = result
         if not self.ready.is_set():
+            self._down_before_ready = self._down_before_ready or not result.device_ok
             return
         pods = [p for p in self.informer.list() if not is_terminal(p)]
         if not result.device_ok:
@@ -165,18 +170,22 @@ class PodController:
                 self.status.mark_outage(pod_key(p), result.reason, result.message)
             log.warning("device lost: pods keep their status", extra={"pods": len(pods), "reason": result.reason})
         elif was_down:
-            for p in pods:
-                key = pod_key(p)
-                self.status.recover(key)
-                self.syncer.forget(key)  # ask the driver again: the device may have lost the app
-                self.sync_queue.forget(key)
-                self.sync_queue.enqueue(key)
-            for key in self.syncer.missing_pending:  # removed from the API during the outage
-                self.sync_queue.forget(key)
-                self.sync_queue.enqueue(key)
-            if self._cleanup_pending:
-                self._tasks.append(asyncio.create_task(self._late_cleanup(), name="cvk-pod-dangling"))
-            log.info("device back: re-adopting", extra={"pods": len(pods)})
+            self._readopt(pods)
+
+    def _readopt(self, pods: list[Pod]) -> None:
+        """The device answers again: fresh status, a sync that asks the driver, the deferred passes."""
+        for p in pods:
+            key = pod_key(p)
+            self.status.recover(key)
+            self.syncer.forget(key)  # ask the driver again: the device may have lost the app
+            self.sync_queue.forget(key)
+            self.sync_queue.enqueue(key)
+        for key in self.syncer.missing_pending:  # removed from the API during the outage
+            self.sync_queue.forget(key)
+            self.sync_queue.enqueue(key)
+        if self._cleanup_pending:
+            self._tasks.append(asyncio.create_task(self._late_cleanup(), name="cvk-pod-dangling"))
+        log.info("device back: re-adopting", extra={"pods": len(pods)})
 
     async def _late_cleanup(self) -> None:
         """The start-up dangling-pod pass, when the device could not be listed at start."""

@@ -15,7 +15,7 @@ import pytest
 
 from cvk.driver.base import Driver
 from cvk.driver.fake import FakeDriver
-from cvk.errors import DeviceRejected
+from cvk.errors import DeviceRejected, DeviceUnreachable
 from cvk.kube import paths
 from cvk.kube.client import KubeClient
 from cvk.kube.config import KubeConfig
@@ -378,3 +378,55 @@ async def test_provider_deletion_carries_the_uid_precondition() -> None:
     (delete,) = h.client.verbs("DELETE")
     assert delete[2]["preconditions_uid"] == "uid-1"
     assert paths.pods("default", "web") in h.client.objects
+
+
+class RecoversWhileListing(SmallDriver):
+    """Down at first; the device comes back (and the ping sees it) while the pod controller is still
+    starting, during its dangling-pod list, which fails."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ping_ctl: PingController | None = None
+
+    async def list_pods(self) -> list[dict[str, Any]]:
+        if self.down and self.ping_ctl is not None:
+            self.down = False
+            await self.ping_ctl.ping_once()
+            self.set_status("default/web", {"phase": "Running"})
+            raise DeviceUnreachable("connection reset while listing")
+        return await super().list_pods()
+
+
+async def test_device_back_before_the_pod_controller_is_ready_still_readopts() -> None:
+    """An outage that ends while the pod controller starts must not leave the pods' outage marker
+    (or the deferred dangling-pod pass) behind: the recovery is applied once it is ready."""
+    driver = RecoversWhileListing()
+    known = api_pod("web")
+    known["metadata"]["uid"] = "uid-web"
+    await driver.create_pod(known)
+    orphan = api_pod("orphan")
+    orphan["metadata"]["uid"] = "uid-orphan"
+    await driver.create_pod(orphan)
+    driver.down = True
+    api = FakeApi()
+    api.add("pods", known)
+    async with serve(api.app) as url:
+        client = KubeClient(KubeConfig(server=url))
+        pc = PodController(client, driver, RunOptions(node_name="n1", pod_sync_workers=2))
+        ping = PingController(driver.ping, interval=0.05, timeout=1)
+        ping.add_listener(pc.on_device_change)
+        driver.ping_ctl = ping
+        await ping.ping_once()  # down before the pod controller starts
+        await pc.start()
+        try:
+
+            def status() -> dict[str, Any]:
+                return dict(api.store["pods"][("default", "web")].get("status") or {})
+
+            await until(lambda: status().get("phase") == "Running")
+            await until(lambda: not any(c.get("type") == "DeviceReachable" for c in status().get("conditions") or []))
+            await until(lambda: "default/orphan" not in driver.pods)
+            assert creates(driver, "default/web") == 1  # adopted, not created again
+        finally:
+            await pc.stop()
+            await client.close()
