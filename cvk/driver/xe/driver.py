@@ -586,6 +586,7 @@ class XEDriver(Driver):
                         self.kick()
                     else:
                         c.done = True
+                        c.finished_at = c.finished_at or _now_str()  # one time for every later status
                         if self._allocator is not None:
                             self._allocator.release(c.app_id)
                     continue
