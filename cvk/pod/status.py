@@ -267,10 +267,11 @@ class PodStatusManager:
         self._enqueue(key)
 
     def ensure_known(self, key: str) -> None:
-        """After create/adopt: if the driver has not reported this pod yet, read its status once."""
+        """After create/update/adopt: read the pod's status once if the driver has not reported it yet
+        or it is marked with an outage (a failed driver call can mark it without the ping noticing)."""
         st = self._state.setdefault(key, _State())
-        if st.provider_status is None:
-            st.refresh = True
+        if st.provider_status is None or st.outage is not None:
+            st.refresh = True  # the driver just answered: a fresh read also ends an outage marker
         self._enqueue(key)
 
     def forget(self, key: str) -> None:

@@ -430,3 +430,35 @@ async def test_device_back_before_the_pod_controller_is_ready_still_readopts() -
         finally:
             await pc.stop()
             await client.close()
+
+
+async def test_a_driver_call_that_works_again_clears_the_outage_marker_it_set() -> None:
+    """A sync that failed as unreachable marks the pod; when the retry reaches the device the marker
+    goes, even if the ping never saw the blip (no recovery event) and the driver already reported."""
+    h = Harness()
+    h.put(fpod())
+    await h.syncer.sync("default/web")
+    reported = copy.deepcopy(h.driver.pods["default/web"])
+    reported["status"] = {"phase": "Running"}
+    h.driver.pods["default/web"]["status"] = {"phase": "Running"}
+    h.status.notify(reported)
+
+    async def drain() -> dict[str, Any]:
+        while h.status_q:
+            await h.status.sync(h.status_q.pop(0))
+        return dict(h.client.objects[paths.pods("default", "web")]["status"])
+
+    assert (await drain())["phase"] == "Running"
+    changed = h.get_pod("default/web")
+    assert changed is not None
+    changed["spec"]["containers"][0]["image"] = "fake/app:2"
+    h.put(changed)
+    h.driver.down = True
+    with pytest.raises(DeviceUnreachable):
+        await h.syncer.sync("default/web")
+    assert any(c["type"] == "DeviceReachable" for c in (await drain()).get("conditions") or [])
+    h.driver.down = False
+    await h.syncer.sync("default/web")
+    assert h.driver.calls[-1] == ("update", "default/web")
+    st = await drain()
+    assert st["phase"] == "Running" and not any(c["type"] == "DeviceReachable" for c in st.get("conditions") or [])
