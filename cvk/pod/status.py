@@ -12,7 +12,10 @@ with ``PUT pods/NAME/status`` only when the API pod differs. That gives:
   back (upstream's PUT of the provider pod clobbers user edits, vk-library 2.6 step 5);
 - terminal API pods (Succeeded/Failed) are never overwritten (behaviour 37);
 - a notification for a pod the informer has not seen yet is retried for 3.02 s, then dropped
-  (behaviours 38/39).
+  (behaviours 38/39);
+- UIDs are checked (upstream keys by name only): a driver report about an earlier pod of the same
+  name is never written onto the new one, the 409 re-read does not write onto a re-created pod, and
+  the provider-initiated delete (behaviour 40) carries the informer's UID as a precondition.
 
 Device outage (beyond upstream): when the device cannot be read, each pod keeps its last observed
 status and gets a pod condition ``DeviceReachable=False`` (reason ``DeviceUnreachable`` /
