@@ -7,7 +7,8 @@ The pod queue handler (vk-library.md 2.4, behaviours 14-19, 27-33), key "ns/name
   ``ProviderDeleteSuccess``, then the force delete (grace 0, UID precondition) right away. Unlike
   upstream we always ask the driver, even when the API shows no running container: an app deployed
   before its first status write would otherwise be orphaned on the device. And, like the kubelet, we
-  do not wait out the grace period after the driver has stopped the apps;
+  do not wait out the grace period after the driver has stopped the apps. For a driver without a
+  notifier the pod is reported Succeeded/Terminated first (behaviour 43: seen while a finalizer holds it);
 - unchanged since the last successful sync (ignoring resourceVersion and status): nothing;
 - terminal (Succeeded/Failed): never created;
 - otherwise resolve the environment, ask the driver for its copy, and create (driver does not have
