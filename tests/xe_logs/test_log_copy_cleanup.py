@@ -44,3 +44,19 @@ async def test_the_read_error_is_reported_not_the_removal_error() -> None:
     with pytest.raises(DeviceRejected, match="reading failed"):
         await fetch_log(_Restconf(), files, "app1")  # type: ignore[arg-type]
     assert files.removed == ["bootflash:/iox_app1_log.txt"]
+
+
+async def test_per_app_log_locks_do_not_accumulate() -> None:
+    from cvk.driver.xe import logs
+
+    class _Quiet(_Files):
+        async def remove(self, path: str) -> None:
+            return None
+
+    class _Other(_Restconf):
+        base_url = "https://lock-test:443"
+
+    for i in range(20):
+        await fetch_log(_Other(), _Quiet(), f"app{i}")  # type: ignore[arg-type]
+    # One lock per app read at the moment, not one per app ever read (a long-running daemon).
+    assert [k for k in list(logs._LOCKS) if k[0] == _Other.base_url] == []

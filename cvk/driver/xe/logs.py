@@ -22,6 +22,7 @@ import asyncio
 import dataclasses
 import logging
 import re
+import weakref
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -41,7 +42,8 @@ MAX_LOG_BYTES = 16 * 1024 * 1024
 _MOVED_PATH = re.compile(r"((?:bootflash|flash|harddisk):[^\s'\"]+)")
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))\s?")
 _APP_ID = re.compile(r"^[A-Za-z0-9_]{1,40}$")
-_LOCKS: dict[tuple[str, str], asyncio.Lock] = {}
+# One lock per app while a read of its log is under way (held by the readers; dropped afterwards).
+_LOCKS: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
 
 
 class DeviceFiles:
@@ -165,7 +167,10 @@ async def move_log(restconf: RestconfClient, appid: str) -> str:
 
 async def fetch_log(restconf: RestconfClient, files: DeviceFiles, appid: str) -> bytes:
     """One snapshot of the app's log (move, read, remove the copy)."""
-    lock = _LOCKS.setdefault((restconf.base_url, appid), asyncio.Lock())
+    key = (restconf.base_url, appid)
+    lock = _LOCKS.get(key)
+    if lock is None:
+        lock = _LOCKS[key] = asyncio.Lock()
     async with lock:
         path = await move_log(restconf, appid)
         try:
