@@ -196,8 +196,24 @@ class ResourceAPI:
         limit = int_param(params, "limit") or 0
         token = params.get("continue")
         list_rv = self.store.rv
+        requested = validate_resource_version_param(params.get("resourceVersion"))
+        if requested is not None and requested > list_rv:
+            # The watch cache cannot serve a version it has not reached (it waits ~3 s, then this).
+            raise ApiError(
+                504,
+                "Timeout",
+                f"Timeout: Too large resource version: {requested}, current: {list_rv}",
+                {
+                    "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                    "retryAfterSeconds": 1,
+                },
+            )
+        # Exact lists and continued pages are snapshots at their resourceVersion, as etcd serves them.
+        snapshot_rv = requested if requested and params.get("resourceVersionMatch") == "Exact" else None
         start = ""
         if token:
+            if params.get("resourceVersion") not in (None, "", "0"):
+                raise bad_request("specifying resource version is not allowed when using continue")
             token_rv, start = decode_continue(token)
             try:
                 self.store.events_since(token_rv)
@@ -209,8 +225,13 @@ class ResourceAPI:
                     "inconsistent list - objects that were created, modified, or deleted between the time the first "
                     "chunk was returned and now may show up in the list."
                 ) from None
-            list_rv = token_rv
-        items = [o for o in self.store.list(rt.key, ns) if pred(o)]
+            list_rv = snapshot_rv = token_rv
+        if snapshot_rv is not None:
+            list_rv = snapshot_rv
+            source = self.store.list_at(rt.key, ns, snapshot_rv)
+        else:
+            source = self.store.list(rt.key, ns)
+        items = [o for o in source if pred(o)]
         if start:
             items = [o for o in items if _sort_key(o) > start]
         metadata: dict[str, Any] = {"resourceVersion": str(list_rv)}
@@ -372,8 +393,6 @@ class ResourceAPI:
         if subresource == "scale":
             return json_response(self.server.scale_update(rt, ns, name, body))
         mode = check_mode(request.query.get("fieldValidation"))
-        if subresource == "finalize" and rt.kind == "Namespace":
-            subresource = None
         res = self.backend.update(
             rt,
             ns,
@@ -526,6 +545,23 @@ class ResourceAPI:
         if grace is None:
             grace = int_param(params, "gracePeriodSeconds")
         propagation = opts.get("propagationPolicy") or params.get("propagationPolicy")
+        if propagation is not None and (
+            opts.get("orphanDependents") is not None or params.get("orphanDependents") is not None
+        ):
+            from .errors import FieldProblem, invalid
+
+            raise invalid(
+                "DeleteOptions",
+                "meta.k8s.io",
+                "",
+                [
+                    FieldProblem(
+                        "propagationPolicy",
+                        "FieldValueInvalid",
+                        f'Invalid value: "{propagation}": orphanDependents and deletionPropagation cannot be both set',
+                    )
+                ],
+            )
         if propagation is None:
             orphan = opts.get("orphanDependents")
             if orphan is None and params.get("orphanDependents") is not None:

@@ -130,6 +130,8 @@ class KubeAPIServer:
     async def stop(self) -> None:
         await self.controllers.stop()
         await self.proxy.close()
+        # Open watches end their responses now, instead of being cut after the shutdown timeout.
+        self.store.close_watchers()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

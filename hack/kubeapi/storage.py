@@ -372,11 +372,21 @@ class Backend:
             for k in ("clusterIP", "clusterIPs"):
                 if not obj["spec"].get(k) and (old.get("spec") or {}).get(k):
                     obj["spec"][k] = copy.deepcopy(old["spec"][k])
-        if subresource is None:
+        if subresource in (None, "finalize"):
+            ns_finalizers: list[Any] | None = None
+            if rt.kind == "Namespace" and rt.group == "":
+                # namespaceStrategy keeps spec.finalizers on main writes; only /finalize sets them.
+                source = obj if subresource == "finalize" else old
+                ns_finalizers = copy.deepcopy((source.get("spec") or {}).get("finalizers") or [])
             if rt.kind == "Pod" and rt.group == "":
                 objects.default_pod_spec(obj.get("spec") or {})
             else:
                 objects.default_object(rt.kind, rt.group, obj)
+            if ns_finalizers is not None:
+                if ns_finalizers:
+                    obj.setdefault("spec", {})["finalizers"] = ns_finalizers
+                else:
+                    obj.setdefault("spec", {}).pop("finalizers", None)
             if rt.kind == "Namespace":
                 obj["status"] = copy.deepcopy(old.get("status", {}))
             problems += objects.validate_object(rt.kind, rt.group, obj)
@@ -494,7 +504,7 @@ class Backend:
         if propagation not in (None, "Orphan", "Background", "Foreground"):
             raise invalid(
                 "DeleteOptions",
-                "",
+                "meta.k8s.io",
                 "",
                 [objects.unsupported("propagationPolicy", propagation, ["Foreground", "Background", "Orphan", "nil"])],
             )

@@ -132,6 +132,26 @@ class Store:
             raise gone(f"too old resource version: {rv} ({self._compacted_rv})")
         return [e for e in self._history if e.rv > rv]
 
+    def list_at(self, key: str, namespace: str | None, rv: int) -> list[Obj]:
+        """The objects of key as they were at resourceVersion rv, rebuilt from the retained events
+        (410 Gone when rv is older than the window, like etcd after compaction)."""
+        if rv >= self._rv:
+            return self.list(key, namespace)
+        if rv < self._compacted_rv:
+            raise gone("The resourceVersion for the provided list is too old.")
+        items = dict(self._data[key])
+        for ev in reversed(self._history):
+            if ev.rv <= rv:
+                break
+            if ev.key != key:
+                continue
+            k = obj_key(ev.obj)
+            if ev.old is None:
+                items.pop(k, None)
+            else:
+                items[k] = ev.old
+        return [items[k] for k in sorted(items) if namespace is None or k[0] == namespace]
+
     # --- reads ------------------------------------------------------------------------------
 
     def get(self, key: str, namespace: str, name: str) -> Obj | None:
@@ -184,6 +204,15 @@ class Store:
 
     def remove_watcher(self, w: Watcher) -> None:
         self._watchers[w.key].discard(w)
+
+    def close_watchers(self) -> None:
+        """End every watch stream (server shutdown): each handler finishes its response cleanly."""
+        for watchers in self._watchers.values():
+            for w in watchers:
+                try:
+                    w.queue.put_nowait(None)
+                except asyncio.QueueFull:
+                    w.overflowed = True
 
     def watcher_count(self) -> int:
         return sum(len(v) for v in self._watchers.values())

@@ -357,3 +357,105 @@ def test_watch_from_a_future_resource_version_skips_events_up_to_it(kubeapi: Any
             if ev["object"]["metadata"]["name"] == "d":
                 break
     assert [s[:2] for s in seen] == [("ADDED", "d")], seen
+
+
+def test_namespace_finalizers_change_only_through_finalize(kubeapi: Any) -> None:
+    # namespaceStrategy.PrepareForUpdate keeps spec.finalizers and status on main writes;
+    # namespaceFinalizeStrategy (the /finalize subresource) keeps status and sets spec.finalizers as sent.
+    assert kubeapi.request("POST", "/api/v1/namespaces", {"metadata": {"name": "n1"}}).status_code == 201
+    r = kubeapi.request(
+        "PATCH",
+        "/api/v1/namespaces/n1",
+        {"metadata": {"labels": {"a": "b"}}, "spec": {"finalizers": ["example.com/x"]}},
+        content_type="application/merge-patch+json",
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["spec"] == {"finalizers": ["kubernetes"]}
+    assert r.json()["metadata"]["labels"]["a"] == "b"
+    ns = kubeapi.request("GET", "/api/v1/namespaces/n1").json()
+    ns["spec"]["finalizers"] = ["kubernetes", "example.com/y"]
+    ns["status"] = {"phase": "Terminating"}
+    r = kubeapi.request("PUT", "/api/v1/namespaces/n1/finalize", ns)
+    assert r.status_code == 200, r.text
+    assert r.json()["spec"]["finalizers"] == ["kubernetes", "example.com/y"]
+    assert r.json()["status"] == {"phase": "Active"}
+    ns = r.json()
+    ns["spec"]["finalizers"] = []
+    r = kubeapi.request("PUT", "/api/v1/namespaces/n1/finalize", ns)
+    assert r.status_code == 200, r.text
+    assert not r.json().get("spec", {}).get("finalizers")
+    assert not kubeapi.request("GET", "/api/v1/namespaces/n1").json().get("spec", {}).get("finalizers")
+
+
+def test_delete_options_are_validated_like_the_real_server(kubeapi: Any) -> None:
+    # ValidateDeleteOptions, answered as DeleteOptions.meta.k8s.io 422s.
+    assert kubeapi.request("POST", "/api/v1/namespaces/default/configmaps", _cm("c")).status_code == 201
+    r = kubeapi.request("DELETE", "/api/v1/namespaces/default/configmaps/c", {"propagationPolicy": "Sometimes"})
+    assert r.status_code == 422, r.text
+    assert r.json()["message"] == (
+        'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "Sometimes": '
+        'supported values: "Foreground", "Background", "Orphan", "nil"'
+    )
+    r = kubeapi.request(
+        "DELETE",
+        "/api/v1/namespaces/default/configmaps/c",
+        {"propagationPolicy": "Background", "orphanDependents": True},
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["message"] == (
+        'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Invalid value: "Background": '
+        "orphanDependents and deletionPropagation cannot be both set"
+    )
+    assert _cm_exists(kubeapi, "c")
+
+
+def test_list_at_an_exact_resource_version_is_a_snapshot(kubeapi: Any) -> None:
+    # resourceVersionMatch=Exact lists the state at that version (410 once it left the window);
+    # a version ahead of the store is a 504 "Too large resource version".
+    base = "/api/v1/namespaces/default/configmaps"
+    assert kubeapi.request("POST", base, _cm("a", labels={"v": "1"})).status_code == 201
+    rv = kubeapi.request("POST", base, _cm("b")).json()["metadata"]["resourceVersion"]
+    kubeapi.request(
+        "PATCH", base + "/a", {"metadata": {"labels": {"v": "2"}}}, content_type="application/merge-patch+json"
+    )
+    kubeapi.request("DELETE", base + "/b")
+    assert kubeapi.request("POST", base, _cm("c")).status_code == 201
+    r = kubeapi.request("GET", base, params={"resourceVersion": rv, "resourceVersionMatch": "Exact"})
+    assert r.status_code == 200, r.text
+    snap = r.json()
+    assert snap["metadata"]["resourceVersion"] == rv
+    assert [(o["metadata"]["name"], o["metadata"].get("labels")) for o in snap["items"]] == [
+        ("a", {"v": "1"}),
+        ("b", None),
+    ]
+    future = str(int(kubeapi.request("GET", base).json()["metadata"]["resourceVersion"]) + 100)
+    for params in ({"resourceVersion": future, "resourceVersionMatch": "Exact"}, {"resourceVersion": future}):
+        r = kubeapi.request("GET", base, params=params)
+        assert r.status_code == 504, r.text
+        assert r.json()["reason"] == "Timeout"
+        assert r.json()["message"].startswith(f"Timeout: Too large resource version: {future}, current: ")
+        assert r.json()["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge"
+    kubeapi.server.compact()
+    r = kubeapi.request("GET", base, params={"resourceVersion": rv, "resourceVersionMatch": "Exact"})
+    assert r.status_code == 410, r.text
+    assert r.json()["reason"] == "Expired"
+    r = kubeapi.request("GET", base, params={"resourceVersion": "abc"})
+    assert r.status_code == 400, r.text
+
+
+def test_continue_pages_come_from_the_first_pages_snapshot(kubeapi: Any) -> None:
+    # A paged list is consistent: later pages show the objects as of the first page's resourceVersion.
+    base = "/api/v1/namespaces/default/configmaps"
+    for name in ("a", "b", "c"):
+        assert kubeapi.request("POST", base, _cm(name)).status_code == 201
+    first = kubeapi.request("GET", base, params={"limit": "1"}).json()
+    assert [o["metadata"]["name"] for o in first["items"]] == ["a"]
+    kubeapi.request("DELETE", base + "/b")
+    assert kubeapi.request("POST", base, _cm("d")).status_code == 201
+    kubeapi.request("PATCH", base + "/c", {"data": {"k": "v"}}, content_type="application/merge-patch+json")
+    rest = kubeapi.request("GET", base, params={"continue": first["metadata"]["continue"]}).json()
+    assert rest["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
+    assert [(o["metadata"]["name"], o.get("data")) for o in rest["items"]] == [("b", None), ("c", None)]
+    r = kubeapi.request("GET", base, params={"continue": first["metadata"]["continue"], "resourceVersion": "5"})
+    assert r.status_code == 400, r.text
+    assert r.json()["message"] == "specifying resource version is not allowed when using continue"
