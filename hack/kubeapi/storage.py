@@ -513,12 +513,17 @@ class Backend:
         obj = copy.deepcopy(old)
         md = obj["metadata"]
         finalizers = list(md.get("finalizers") or [])
-        if propagation == "Orphan" and FINALIZER_ORPHAN not in finalizers:
-            finalizers.append(FINALIZER_ORPHAN)
-        if propagation == "Foreground" and FINALIZER_FOREGROUND not in finalizers:
-            finalizers.append(FINALIZER_FOREGROUND)
+        if propagation is not None:
+            # deletionFinalizersForGarbageCollection: the policy decides which of the two is present.
+            finalizers = [f for f in finalizers if f not in (FINALIZER_ORPHAN, FINALIZER_FOREGROUND)]
+            if propagation == "Orphan":
+                finalizers.append(FINALIZER_ORPHAN)
+            elif propagation == "Foreground":
+                finalizers.append(FINALIZER_FOREGROUND)
         if finalizers:
             md["finalizers"] = finalizers
+        else:
+            md.pop("finalizers", None)
         is_pod = rt.kind == "Pod" and rt.group == ""
         if is_pod:
             spec, status = obj.get("spec") or {}, obj.get("status") or {}

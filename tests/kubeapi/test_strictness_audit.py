@@ -459,3 +459,29 @@ def test_continue_pages_come_from_the_first_pages_snapshot(kubeapi: Any) -> None
     r = kubeapi.request("GET", base, params={"continue": first["metadata"]["continue"], "resourceVersion": "5"})
     assert r.status_code == 400, r.text
     assert r.json()["message"] == "specifying resource version is not allowed when using continue"
+
+
+def test_propagation_policy_replaces_the_other_gc_finalizer() -> None:
+    # deletionFinalizersForGarbageCollection: orphan and foregroundDeletion are first both removed, then
+    # the one the request's policy asks for is added, so an object never carries both. (Backend level:
+    # the garbage collector would otherwise act between the two deletes.)
+    from hack.kubeapi.resources import Registry
+    from hack.kubeapi.storage import Backend
+    from hack.kubeapi.store import Store
+
+    backend = Backend(Store(window=100), Registry())
+    backend.ensure_default_namespaces()
+    rt = backend.rt("", "v1", "configmaps")
+    backend.create(rt, "default", _cm("c", finalizers=["example.com/hold"]))
+    obj, removed = backend.delete(rt, "default", "c", propagation="Orphan")
+    assert not removed and obj["metadata"]["finalizers"] == ["example.com/hold", "orphan"]
+    obj, _ = backend.delete(rt, "default", "c", propagation="Foreground")
+    assert obj["metadata"]["finalizers"] == ["example.com/hold", "foregroundDeletion"]
+    # Without a policy the finalizers stay as they are.
+    obj, _ = backend.delete(rt, "default", "c")
+    assert obj["metadata"]["finalizers"] == ["example.com/hold", "foregroundDeletion"]
+    # The holder can still release its finalizer (no 422 for an orphan+foregroundDeletion pair).
+    live = backend.store.get(rt.key, "default", "c")
+    assert live is not None
+    released = {**live, "metadata": {**live["metadata"], "finalizers": ["foregroundDeletion"]}}
+    backend.update(rt, "default", "c", released)
