@@ -407,3 +407,25 @@ def test_every_function_and_path_the_docs_name_exists() -> None:
         assert called <= defined, f"{page.name} names {sorted(called - defined)}, which the code does not define"
         for path in re.findall(r"`((?:cvk|controller|hack|deploy|tests|proto|examples)/[\w./-]+)`", text):
             assert (ROOT / path).exists(), f"{page.name} names {path}, which does not exist"
+
+
+def test_helm_chart_passes_only_flags_cisco_vk_controller_has() -> None:
+    template = _text(ROOT / "deploy" / "helm" / "cisco-vk" / "templates" / "controller.yaml")
+    args = re.findall(r"^\s*- (--[a-z][\w-]*)", template, flags=re.M)
+    assert "--vk-image" in args
+    unknown = sorted(set(args) - _flags(_command("controller")))
+    assert not unknown, f"the Helm chart passes {unknown}, which cisco-vk controller does not have"
+
+
+def test_controller_runs_cisco_vk_with_flags_run_has() -> None:
+    from controller import render
+
+    device = yaml.safe_load(_text(ROOT / "examples" / "ciscodevice-xe-secret.yaml"))
+    device["metadata"]["uid"] = "u-1"
+    dep = render.render_deployment(device, render.RenderOptions())
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["cisco-vk"] and container["args"][0] == "run"
+    flags = [a for a in container["args"][1:] if a.startswith("-")]
+    assert flags and not set(flags) - _flags(_command("run"))
+    names = {e["name"] for e in container.get("env", [])}
+    assert "CVK_DEVICE_PASSWORD" in names  # the variable the loader reads (README, Running one device)
