@@ -429,3 +429,14 @@ def test_controller_runs_cisco_vk_with_flags_run_has() -> None:
     assert flags and not set(flags) - _flags(_command("run"))
     names = {e["name"] for e in container.get("env", [])}
     assert "CVK_DEVICE_PASSWORD" in names  # the variable the loader reads (README, Running one device)
+
+
+@pytest.mark.parametrize(("page", "module"), [("iosxe-simulator.md", "hack.iosxe_sim")])
+def test_every_tool_flag_is_documented(page: str, module: str) -> None:
+    out = subprocess.run([sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60)
+    flags = set(re.findall(r"^\s+(--[a-z][\w-]*)", out.stdout, flags=re.M)) - {"--help"}
+    assert flags
+    text = _text(ROOT / "docs" / page)
+    missing = sorted(f for f in flags if not re.search(rf"`[^`]*{re.escape(f)}(?![\w-])[^`]*`", text))
+    assert not missing, f"docs/{page} does not document {missing} of `python -m {module}`"
