@@ -440,3 +440,18 @@ def test_every_tool_flag_is_documented(page: str, module: str) -> None:
     text = _text(ROOT / "docs" / page)
     missing = sorted(f for f in flags if not re.search(rf"`[^`]*{re.escape(f)}(?![\w-])[^`]*`", text))
     assert not missing, f"docs/{page} does not document {missing} of `python -m {module}`"
+
+
+def test_readme_ciscodevice_secrets_are_all_created() -> None:
+    """Applying the README's CiscoDevice as shown ends Ready, not SecretNotFound."""
+    docs = _readme_manifests()
+    text = _text(README)
+    created = {d["metadata"]["name"] for d in docs if d.get("kind") == "Secret"}
+    created |= set(re.findall(r"kubectl create secret generic ([\w.-]+)", text))
+    for device in (d for d in docs if d.get("kind") == "CiscoDevice"):
+        spec = device["spec"]
+        refs = [spec.get("credentialSecretRef"), spec.get("tls", {}).get("caSecretRef"),
+                spec.get("tls", {}).get("clientCertSecretRef"), spec.get("ssh", {}).get("knownHostsSecretRef")]
+        missing = {r["name"] for r in refs if r} - created
+        name = device["metadata"]["name"]
+        assert not missing, f"README's CiscoDevice {name} needs Secrets it never creates: {missing}"
