@@ -86,10 +86,10 @@ def container_status(c: ContainerView) -> dict[str, Any]:
         status["started"] = True
         return status
     if c.state in EXITED and c.restarting:
-        status["state"] = _waiting(
-            "CrashLoopBackOff",
-            f"back-off {int(c.backoff_seconds)}s restarting stopped app {c.app_id}",
-        )
+        msg = f"back-off {int(c.backoff_seconds)}s restarting stopped app {c.app_id}"
+        if c.error_reason:
+            msg += f"; the device refused the last restart: {c.error_message}"
+        status["state"] = _waiting("CrashLoopBackOff", msg)
         return status
     if c.state in EXITED:
         code = c.effective_exit_code
