@@ -21,7 +21,14 @@ from cvk.errors import ConfigError
 _ACRONYMS = {"pod_cidr": "podCIDR", "default_cpu": "defaultCPU", "max_cpu": "maxCPU"}
 
 # Fields that also accept an integer, converted to a string (YAML readers write ``interface: 0``).
-_INT_AS_STRING = {("VirtualPortGroupIf", "interface")}
+# Fields the CRD declares int-or-string (a YAML number is fine there): VirtualPortGroup numbers and
+# Kubernetes quantities (`maxCPU: 2`).
+_INT_AS_STRING = {
+    ("VirtualPortGroupIf", "interface"),
+    *(("ResourceLimits", f) for f in ("default_cpu", "default_memory", "default_storage",
+                                      "max_cpu", "max_memory", "max_storage")),
+    *(("FakeConfig", f) for f in ("cpu", "memory", "storage")),
+}
 
 
 def camel(attr: str) -> str:
@@ -114,7 +121,7 @@ def parse_dataclass(cls: type, data: Any, path: str) -> Any:
             if _required(f):
                 raise ConfigError(f"{path}.{key}", f"required field is missing; add {key}: <value>")
             continue
-        if (cls.__name__, f.name) in _INT_AS_STRING and isinstance(value, int) and not isinstance(value, bool):
+        if (cls.__name__, f.name) in _INT_AS_STRING and isinstance(value, int | float) and not isinstance(value, bool):
             value = str(value)
         values[f.name] = convert(value, tp, f"{path}.{key}")
     return cls(**values)

@@ -80,7 +80,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("log-level-warning", with_(logLevel="warning"), "device.logLevel", "must be one of"),
     ("quantity", with_(resourceLimits={"defaultCPU": "half"}), "device.resourceLimits.defaultCPU",
      "not a Kubernetes quantity"),
-    ("quantity-type", with_(resourceLimits={"maxMemory": 512}), "device.resourceLimits.maxMemory",
+    ("quantity-type", with_(resourceLimits={"maxMemory": True}), "device.resourceLimits.maxMemory",
      "must be a string"),
     ("xe-networking-type", with_(xe={"networking": []}), "device.xe.networking", "must be a mapping"),
     ("if-type-missing", xe_if(virtualPortGroup={"dhcp": True}), "device.xe.networking.interface.type",
