@@ -423,7 +423,8 @@ class DeviceReconciler:
                               await self.client.replace(f"{path}/status", body))
         device["metadata"]["resourceVersion"] = updated["metadata"]["resourceVersion"]
         old_phase = (device.get("status") or {}).get("phase")
-        if old_phase != status["phase"]:
+        # A spec problem already has its own Warning event (reason InvalidSpec, SecretNotFound...).
+        if old_phase != status["phase"] and seen.spec_error is None:
             self.recorder.event(device, "Normal" if status["phase"] != "Error" else "Warning",
                                 f"Phase{status['phase']}", status["message"])
         device["status"] = status

@@ -82,6 +82,7 @@ class Daemon:
         self.pods: PodController | None = None
         self.kubelet: KubeletServer | None = None
         self.started = asyncio.Event()
+        self._temp_files: list[str] = []
 
     async def start(self) -> None:
         spec, opts = self.spec, self.opts
@@ -90,6 +91,8 @@ class Daemon:
         self.client = KubeClient(config)
         if not opts.client_ca_file:
             opts.client_ca_file = cluster_ca_file(config)
+            if opts.client_ca_file and opts.client_ca_file != config.ca_file:
+                self._temp_files.append(opts.client_ca_file)
         self.driver = new_driver(spec)
         await self.driver.connect()
         node_ip = opts.node_ip or detect_node_ip(config.server)
@@ -115,6 +118,10 @@ class Daemon:
 
     async def stop(self) -> None:
         log.info("cisco-vk stopping", extra={"node": self.opts.node_name})
+        for path in self._temp_files:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        self._temp_files.clear()
         if self.pods is not None:
             await self.pods.stop()
         if self.node is not None:
