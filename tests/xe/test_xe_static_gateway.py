@@ -35,6 +35,26 @@ async def test_gateway_is_found_after_a_failed_arp_read(iosxe_sim_factory: Calla
     assert invalid_requests(sim) == []
 
 
+
+async def test_an_arp_table_the_user_may_not_read_leaves_the_first_host_as_gateway(
+    iosxe_sim_factory: Callable[..., SimHandle],
+) -> None:
+    sim = iosxe_sim_factory(files=FILES)
+    sim.control.fail(status=403, count=None, method="GET", path="arp-data")  # a refusal that stays
+    iface = XEInterface(type=InterfaceType.VIRTUAL_PORT_GROUP, virtual_port_group=VirtualPortGroupIf(dhcp=False))
+    driver, rec = await start_driver(sim, iface, pod_cidr="192.168.1.0/24")
+    try:
+        p = pod("noarp")
+        await driver.create_pod(p)
+        await wait_for(lambda: phase_of(rec, "noarp") == "Running", what="static pod Running without ARP")
+        cfg = sim.state.apps[naming.app_id("noarp", p["metadata"]["uid"], "app")].config or {}
+        res = cfg["application-network-resource"]
+        assert res["virtualportgroup-application-default-gateway-1"] == "192.168.1.1"
+        assert res["virtualportgroup-guest-ip-address-1"] not in ("192.168.1.1", "192.168.1.254")
+    finally:
+        await driver.close()
+
+
 async def test_addresses_handed_out_concurrently_are_unique_and_share_the_device_gateway(
     iosxe_sim_factory: Callable[..., SimHandle],
 ) -> None:

@@ -57,6 +57,7 @@ from cvk.driver.xe.snapshot import Snapshot, SnapshotSource
 from cvk.driver.xe.status import ContainerView, pod_status
 from cvk.errors import (
     ConfigError,
+    DeviceAuthError,
     DeviceBusy,
     DeviceError,
     DeviceRejected,
@@ -801,13 +802,25 @@ class XEDriver(Driver):
     async def _discover_gateway(self) -> None:
         """Use the device's own address inside podCIDR (e.g. VirtualPortGroup0's) as the gateway.
 
-        A failed ARP read raises (the configure step backs off and asks again): guessing the gateway
-        then would configure the app with a wrong one for good. An empty or absent table is an answer.
+        A read that fails for a passing reason (no answer, 5xx, busy) raises: the configure step backs
+        off and asks again, since guessing then would configure the app with a wrong gateway for good.
+        An empty or absent table is an answer; so is a refusal that will not change (the user may not
+        read ARP): then the first host of podCIDR stays the gateway, with a warning.
         """
         assert self._allocator is not None
         try:
             arp = parse_arp(await self.client.get(paths.ARP))
         except NotFound:
+            arp = []
+        except DeviceBusy:
+            raise
+        except (DeviceAuthError, DeviceRejected) as refused:
+            if isinstance(refused, DeviceRejected) and (refused.status or 0) >= 500:
+                raise
+            log.warning(
+                "static gateway: ARP table not readable, using %s device=%s error=%s",
+                self._allocator.gateway, self.spec.address, refused,
+            )
             arp = []
         self._gateway_checked = True
         for e in arp:
