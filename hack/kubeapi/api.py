@@ -568,7 +568,24 @@ class ResourceAPI:
                 orphan = truthy(params.get("orphanDependents"))
             if orphan is not None:
                 propagation = "Orphan" if orphan else "Background"
-        dry_run = bool(opts.get("dryRun")) or self._dry_run(params)
+        body_dry_run = opts.get("dryRun")
+        if body_dry_run is not None and (not isinstance(body_dry_run, list) or any(v != "All" for v in body_dry_run)):
+            from .errors import FieldProblem, invalid
+
+            shown = ", ".join(json.dumps(v) for v in body_dry_run) if isinstance(body_dry_run, list) else ""
+            raise invalid(
+                "DeleteOptions",
+                "meta.k8s.io",
+                "",
+                [
+                    FieldProblem(
+                        "dryRun",
+                        "FieldValueNotSupported",
+                        f'Unsupported value: []string{{{shown}}}: supported values: "All"',
+                    )
+                ],
+            )
+        dry_run = bool(body_dry_run) or self._dry_run(params)
         obj, removed = self.backend.delete(
             rt,
             ns,

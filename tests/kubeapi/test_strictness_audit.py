@@ -485,3 +485,18 @@ def test_propagation_policy_replaces_the_other_gc_finalizer() -> None:
     assert live is not None
     released = {**live, "metadata": {**live["metadata"], "finalizers": ["foregroundDeletion"]}}
     backend.update(rt, "default", "c", released)
+
+
+def test_delete_options_dry_run_values_are_validated(kubeapi: Any) -> None:
+    # ValidateDryRun: only "All" is supported; anything else is refused, not taken as a dry run.
+    assert kubeapi.request("POST", "/api/v1/namespaces/default/configmaps", _cm("c")).status_code == 201
+    r = kubeapi.request("DELETE", "/api/v1/namespaces/default/configmaps/c", {"dryRun": ["Sometimes"]})
+    assert r.status_code == 422, r.text
+    assert r.json()["message"] == (
+        'DeleteOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: []string{"Sometimes"}: '
+        'supported values: "All"'
+    )
+    assert _cm_exists(kubeapi, "c")
+    r = kubeapi.request("DELETE", "/api/v1/namespaces/default/configmaps/c", {"dryRun": ["All"]})
+    assert r.status_code == 200, r.text
+    assert _cm_exists(kubeapi, "c")
