@@ -169,7 +169,7 @@ def spec_schema() -> Schema:
             "tls": _obj(
                 "RESTCONF transport security.",
                 {
-                    "enabled": _bool("Use HTTPS.", default=False),
+                    "enabled": _bool("Use HTTPS (default); false sends the credentials unencrypted.", default=True),
                     "insecureSkipVerify": _bool("Do not verify the device certificate (lab use only).",
                                                 default=False),
                     "certFile": _str("Client certificate path inside the cisco-vk pod."),

@@ -52,7 +52,7 @@ class LocalObjectRef:
 
 @dataclasses.dataclass
 class TLSConfig:
-    enabled: bool = False
+    enabled: bool = True  # HTTPS by default; plain HTTP only when asked (tls.enabled: false)
     insecure_skip_verify: bool = False
     cert_file: str | None = None
     key_file: str | None = None

@@ -133,6 +133,9 @@ class RestconfClient:
         self._ssl: ssl.SSLContext | bool = (
             build_ssl_context(tls, ca_pem, client_cert) if tls.enabled else False
         )
+        if not tls.enabled:
+            log.warning("RESTCONF over plain HTTP: credentials travel unencrypted (set tls.enabled: true) "
+                        "device=%s port=%s", address, port)
         self.timeout = timeout
         self.retries = max(0, retries)
         self.backoff_base = backoff_base

@@ -161,11 +161,12 @@ def test_reserved_drivers_parse(driver: str) -> None:
 
 def test_defaults() -> None:
     spec = parse_device_spec(dict(BASE))
-    assert spec.port is None and spec.effective_port == 80
+    # HTTPS unless asked otherwise (the Go original defaulted to plain HTTP on port 80).
+    assert spec.port is None and spec.effective_port == 443
     assert spec.max_pods == 16 and spec.log_level == "info"
-    assert spec.xe is None and spec.tls.enabled is False
-    tls = parse_device_spec(with_(tls={"enabled": True}))
-    assert tls.effective_port == 443
+    assert spec.xe is None and spec.tls.enabled is True
+    plain = parse_device_spec(with_(tls={"enabled": False}))
+    assert plain.effective_port == 80
     vpg = parse_device_spec(xe_if(type="VirtualPortGroup", virtualPortGroup={"interface": 2}))
     assert vpg.xe is not None and vpg.xe.networking.interface is not None
     assert vpg.xe.networking.interface.virtual_port_group is not None
