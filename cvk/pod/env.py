@@ -122,6 +122,22 @@ def service_env(services: list[dict[str, Any]]) -> dict[str, str]:
     return env
 
 
+def _configmap_data(cm: dict[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (cm.get("data") or {}).items()}
+
+
+def _secret_data(secret: dict[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in (secret.get("data") or {}).items():
+        try:
+            out[str(k)] = base64.b64decode(str(v)).decode("utf-8", errors="replace")
+        except ValueError:
+            out[str(k)] = ""
+    for k, v in (secret.get("stringData") or {}).items():
+        out[str(k)] = str(v)
+    return out
+
+
 # ---------------------------------------------------------------------------------- quantities
 def parse_quantity(text: str | int | float) -> Decimal:
     try:
@@ -204,27 +220,32 @@ class EnvResolver:
         self._cms: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._secrets: dict[tuple[str, str], dict[str, Any] | None] = {}
 
-    async def _configmap(self, ns: str, name: str, optional: bool) -> dict[str, str] | None:
+    async def _source(self, kind: str, ns: str, name: str, optional: bool) -> dict[str, str] | None:
+        """The data of a ConfigMap (``kind="configmap"``) or Secret (``"secret"``), read once per pod;
+        a missing or unreadable one records the kubelet's Optional/Mandatory event and, when
+        mandatory, raises."""
+        label = "ConfigMap" if kind == "configmap" else "Secret"
+        level = "Optional" if optional else "Mandatory"
+        cache = self._cms if kind == "configmap" else self._secrets
+        read = self._reader.get_configmap if kind == "configmap" else self._reader.get_secret
         key = (ns, name)
-        if key not in self._cms:
+        if key not in cache:
             try:
-                self._cms[key] = await self._reader.get_configmap(ns, name)
+                cache[key] = await read(ns, name)
             except Exception as err:
+                msg = f"failed to read {kind} {name!r}: {err}"
+                self._record("Warning", f"FailedToRead{level}{label}", msg)
                 if optional:
-                    self._record(
-                        "Warning", "FailedToReadOptionalConfigMap", f"failed to read configmap {name!r}: {err}"
-                    )
                     return None
-                self._record("Warning", "FailedToReadMandatoryConfigMap", f"failed to read configmap {name!r}: {err}")
-                raise EnvError(f"failed to read configmap {name!r}: {err}") from err
-        cm = self._cms[key]
-        if cm is None:
+                raise EnvError(msg) from err
+        obj = cache[key]
+        if obj is None:
+            msg = f"{kind} {name!r} not found"
+            self._record("Warning", f"{level}{label}NotFound", msg)
             if optional:
-                self._record("Warning", "OptionalConfigMapNotFound", f"configmap {name!r} not found")
                 return None
-            self._record("Warning", "MandatoryConfigMapNotFound", f"configmap {name!r} not found")
-            raise EnvError(f"configmap {name!r} not found")
-        return {str(k): str(v) for k, v in (cm.get("data") or {}).items()}
+            raise EnvError(msg)
+        return _configmap_data(obj) if kind == "configmap" else _secret_data(obj)
 
     async def _key_ref(self, pod: dict[str, Any], ns: str, ref: dict[str, Any], kind: str) -> str | None:
         """A configMapKeyRef/secretKeyRef value; None when an optional source or key is missing (with the
@@ -232,8 +253,7 @@ class EnvResolver:
         and raises."""
         optional = bool(ref.get("optional"))
         source, key = str(ref.get("name")), str(ref.get("key"))
-        fetch = self._configmap if kind == "configmap" else self._secret
-        data = await fetch(ns, source, optional)
+        data = await self._source(kind, ns, source, optional)
         if data is None:
             return None
         if key in data:
@@ -245,34 +265,6 @@ class EnvResolver:
             return None
         self._record("Warning", f"Mandatory{label}KeyNotFound", msg)
         raise EnvError(msg)
-
-    async def _secret(self, ns: str, name: str, optional: bool) -> dict[str, str] | None:
-        key = (ns, name)
-        if key not in self._secrets:
-            try:
-                self._secrets[key] = await self._reader.get_secret(ns, name)
-            except Exception as err:
-                if optional:
-                    self._record("Warning", "FailedToReadOptionalSecret", f"failed to read secret {name!r}: {err}")
-                    return None
-                self._record("Warning", "FailedToReadMandatorySecret", f"failed to read secret {name!r}: {err}")
-                raise EnvError(f"failed to read secret {name!r}: {err}") from err
-        secret = self._secrets[key]
-        if secret is None:
-            if optional:
-                self._record("Warning", "OptionalSecretNotFound", f"secret {name!r} not found")
-                return None
-            self._record("Warning", "MandatorySecretNotFound", f"secret {name!r} not found")
-            raise EnvError(f"secret {name!r} not found")
-        out: dict[str, str] = {}
-        for k, v in (secret.get("data") or {}).items():
-            try:
-                out[str(k)] = base64.b64decode(str(v)).decode("utf-8", errors="replace")
-            except ValueError:
-                out[str(k)] = ""
-        for k, v in (secret.get("stringData") or {}).items():
-            out[str(k)] = str(v)
-        return out
 
     async def _services(self, pod: Pod) -> dict[str, str]:
         ns = str((pod.get("metadata") or {}).get("namespace") or "default")
@@ -294,11 +286,11 @@ class EnvResolver:
             prefix = str(source.get("prefix") or "")
             if source.get("configMapRef"):
                 ref = source["configMapRef"]
-                data = await self._configmap(ns, str(ref.get("name")), bool(ref.get("optional")))
+                data = await self._source("configmap", ns, str(ref.get("name")), bool(ref.get("optional")))
                 what = f"configMap {ns}/{ref.get('name')}"
             elif source.get("secretRef"):
                 ref = source["secretRef"]
-                data = await self._secret(ns, str(ref.get("name")), bool(ref.get("optional")))
+                data = await self._source("secret", ns, str(ref.get("name")), bool(ref.get("optional")))
                 what = f"secret {ns}/{ref.get('name')}"
             else:
                 continue
