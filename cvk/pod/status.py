@@ -120,50 +120,22 @@ def provider_failed_status(pod: Pod, message: str) -> dict[str, Any]:
     return status
 
 
-def not_found_status(pod: Pod) -> dict[str, Any]:
-    """The polling wrapper's status for a pod the device no longer has (behaviour 42)."""
+def _ended(pod: Pod, phase: str, reason: str, message: str, *, exit_code: int, container_message: str,
+           running_only: bool) -> dict[str, Any]:
+    """The pod's status with ``phase``/``reason`` and its containers terminated with ``exit_code``
+    (only the running ones, or every one not terminated yet)."""
     now = rfc3339()
     status = copy.deepcopy(pod.get("status") or {})
-    status["phase"] = "Failed"
-    status["reason"] = "NotFound"
-    status["message"] = "The pod status was not found and may have been deleted from the provider"
+    status.update(phase=phase, reason=reason, message=message)
     for cs in status.get("containerStatuses") or []:
         state = cs.get("state") or {}
-        running = state.get("running")
-        if running is None:
+        if state.get("terminated") or (running_only and state.get("running") is None):
             continue
         cs["state"] = {
             "terminated": {
-                "exitCode": -137,
-                "reason": "NotFound",
-                "message": "Container was not found and was likely deleted",
-                "startedAt": running.get("startedAt"),
-                "finishedAt": now,
-                "containerID": cs.get("containerID"),
-            }
-        }
-        cs["ready"] = False
-        cs["started"] = False
-    return status
-
-
-def terminated_status(pod: Pod) -> dict[str, Any]:
-    """The polling wrapper's status after the driver deleted the pod (behaviour 43): Succeeded /
-    Terminated, each container terminated (upstream leaves ``running`` set as well; we clear it)."""
-    now = rfc3339()
-    status = copy.deepcopy(pod.get("status") or {})
-    status["phase"] = "Succeeded"
-    status["reason"] = "Terminated"
-    status["message"] = "The pod was deleted from the device"
-    for cs in status.get("containerStatuses") or []:
-        state = cs.get("state") or {}
-        if state.get("terminated"):
-            continue
-        cs["state"] = {
-            "terminated": {
-                "exitCode": 0,
-                "reason": "Terminated",
-                "message": "Container was terminated. The exit code may not reflect the real exit code",
+                "exitCode": exit_code,
+                "reason": reason,
+                "message": container_message,
                 "startedAt": (state.get("running") or {}).get("startedAt"),
                 "finishedAt": now,
                 "containerID": cs.get("containerID"),
@@ -172,6 +144,22 @@ def terminated_status(pod: Pod) -> dict[str, Any]:
         cs["ready"] = False
         cs["started"] = False
     return status
+
+
+def not_found_status(pod: Pod) -> dict[str, Any]:
+    """The polling wrapper's status for a pod the device no longer has (behaviour 42): Failed /
+    NotFound, running containers terminated with exit code -137."""
+    return _ended(pod, "Failed", "NotFound", "The pod status was not found and may have been deleted from the provider",
+                  exit_code=-137, container_message="Container was not found and was likely deleted",
+                  running_only=True)
+
+
+def terminated_status(pod: Pod) -> dict[str, Any]:
+    """The polling wrapper's status after the driver deleted the pod (behaviour 43): Succeeded /
+    Terminated, each container terminated (upstream leaves ``running`` set as well; we clear it)."""
+    return _ended(pod, "Succeeded", "Terminated", "The pod was deleted from the device", exit_code=0,
+                  container_message="Container was terminated. The exit code may not reflect the real exit code",
+                  running_only=False)
 
 
 @dataclasses.dataclass
