@@ -365,13 +365,18 @@ class FakeDriver(Driver):
         log.info("pod installing", extra={"pod": key, "apps": ",".join(a.app_id for a in apps)})
         self._push(rec)
 
-    async def update_pod(self, pod: Pod) -> None:
-        await self._gate(lifecycle=True)
+    def _record_of(self, pod: Pod) -> PodRecord:
+        """The device's record of ``pod``; NotFound when absent or holding another pod of that name."""
         meta = pod.get("metadata") or {}
         rec = self._record(str(meta.get("namespace", "default")), str(meta.get("name", "")))
         uid = str(meta.get("uid", ""))
         if uid and rec.uid and uid != rec.uid:
             raise NotFound(f"pod {rec.key} with uid {uid} is not on the device (it holds uid {rec.uid})")
+        return rec
+
+    async def update_pod(self, pod: Pod) -> None:
+        await self._gate(lifecycle=True)
+        rec = self._record_of(pod)
         now = self._clock()
         for c in (pod.get("spec") or {}).get("containers") or []:
             app = rec.app(str(c.get("name", "")))
@@ -386,11 +391,7 @@ class FakeDriver(Driver):
 
     async def delete_pod(self, pod: Pod) -> None:
         await self._gate(lifecycle=True)
-        meta = pod.get("metadata") or {}
-        rec = self._record(str(meta.get("namespace", "default")), str(meta.get("name", "")))
-        uid = str(meta.get("uid", ""))
-        if uid and rec.uid and uid != rec.uid:
-            raise NotFound(f"pod {rec.key} with uid {uid} is not on the device (it holds uid {rec.uid})")
+        rec = self._record_of(pod)
         now = self._clock()
         for app in rec.apps:
             app.stop(now, "deleted by cisco-vk")
