@@ -66,16 +66,16 @@ class ApplyConflict(Exception):
         self.causes = causes or []
 
 
-def _json_equal(a: JSON, b: JSON) -> bool:
+def json_equal(a: JSON, b: JSON) -> bool:
     """Equality of JSON values: 1 == 1.0, but booleans never equal numbers."""
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return a == b
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
     return type(a) is type(b) and bool(a == b)
 
 
@@ -269,7 +269,7 @@ def json_patch(target: dict[str, Any], ops: list[Any]) -> dict[str, Any]:
                 if op["value"] is None:
                     continue
                 raise PatchError(f"testing value {path} failed: test failed")
-            if not _json_equal(have, op["value"]):
+            if not json_equal(have, op["value"]):
                 raise PatchError(f"testing value {path} failed: test failed")
         else:
             raise PatchError(f"Unexpected kind: {kind}", status=400)
@@ -420,7 +420,7 @@ def _merge_map(
                 raise PatchError("invalid patch format of primitive list", status=400)
             have = result.get(field)
             if isinstance(have, list):
-                result[field] = [x for x in have if not any(_json_equal(x, v) for v in value)]
+                result[field] = [x for x in have if not any(json_equal(x, v) for v in value)]
         elif key.startswith(_SET_ORDER):
             if not isinstance(value, list):
                 raise PatchError("invalid patch format of setElementOrder list", status=400)
@@ -469,7 +469,7 @@ def _key_of(item: JSON, key: str | None) -> JSON:
 def _index_in(items: list[JSON], item: JSON, key: str | None) -> int:
     want = _key_of(item, key)
     for i, other in enumerate(items):
-        if (key is None or isinstance(other, dict)) and _json_equal(_key_of(other, key), want):
+        if (key is None or isinstance(other, dict)) and json_equal(_key_of(other, key), want):
             return i
     return -1
 
@@ -486,7 +486,7 @@ def _merge_list(
     if kind == "scalar":
         merged: list[JSON] = []
         for item in [*original, *patch]:
-            if not any(_json_equal(item, m) for m in merged):
+            if not any(json_equal(item, m) for m in merged):
                 merged.append(copy.deepcopy(item))
         mkey: str | None = None
     else:
@@ -529,7 +529,7 @@ def _special_elements(
         if directive == "delete":
             if key not in item:
                 raise PatchError(f"map: {_go_map(item)} does not contain declared merge key: {key}")
-            original = [o for o in original if not _json_equal(_key_of(o, key), item[key])]
+            original = [o for o in original if not json_equal(_key_of(o, key), item[key])]
         elif directive == "replace":
             replace = True
         elif directive == "merge":
@@ -672,12 +672,12 @@ def _find_element(items: list[JSON], part: str) -> int:
     if part.startswith("k:"):
         key = json.loads(part[2:])
         for i, item in enumerate(items):
-            if isinstance(item, dict) and all(_json_equal(item.get(k), v) for k, v in key.items()):
+            if isinstance(item, dict) and all(json_equal(item.get(k), v) for k, v in key.items()):
                 return i
     elif part.startswith("v:"):
         want = json.loads(part[2:])
         for i, item in enumerate(items):
-            if _json_equal(item, want):
+            if json_equal(item, want):
                 return i
     elif part.startswith("i:"):
         idx = int(part[2:])
@@ -743,7 +743,7 @@ def _apply_merge(live: JSON, applied: JSON, table: FieldTable | None, strategy: 
                 if i >= 0:
                     merged[i] = _apply_merge(merged[i], item, strategy.item, None)
                     continue
-            elif strategy.key is None and any(_json_equal(item, m) for m in merged):
+            elif strategy.key is None and any(json_equal(item, m) for m in merged):
                 continue
             merged.append(copy.deepcopy(item))
         return merged
@@ -867,7 +867,7 @@ def server_side_apply(
             if path and path[-1] == ".":
                 continue
             have, want = _value_at(live, path), _value_at(scoped, path)
-            if have is not _MISSING and not _json_equal(have, want):
+            if have is not _MISSING and not json_equal(have, want):
                 conflicts.append((other, path))
     if conflicts and not force:
         raise _conflict_error(conflicts)
@@ -961,7 +961,7 @@ def track_update(
         changed = set()
         for path in new_fields:
             have = _value_at(old, path)
-            if have is _MISSING or not _json_equal(have, _value_at(new, path)):
+            if have is _MISSING or not json_equal(have, _value_at(new, path)):
                 changed.add(path)
         removed = old_fields - new_fields
     api_version = str(new.get("apiVersion") or (old or {}).get("apiVersion") or "")

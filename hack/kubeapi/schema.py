@@ -44,6 +44,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hack.kubeapi.cel import CelError, CelEvalError, Program, compile_expression, unescape_field_name
+from hack.kubeapi.patch import json_equal
 
 __all__ = ["FieldError", "check_rules", "go_value", "validate_and_default"]
 
@@ -368,23 +369,11 @@ def _validate(v: Any, s: Schema, name: str, errs: list[FieldError]) -> None:
     elif isinstance(v, dict):
         _validate_object(v, s, field, errs)
     enum = s.get("enum")
-    if isinstance(enum, list) and not any(_json_equal(v, e) for e in enum):
+    if isinstance(enum, list) and not any(json_equal(v, e) for e in enum):
         errs.append(_not_supported(field, v, enum))
     for key in ("allOf", "anyOf", "oneOf", "not"):
         if key in s:
             _validate_composition(v, s, key, field, errs)
-
-
-def _json_equal(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and bool(a == b)
 
 
 def _validate_composition(v: Any, s: Schema, key: str, field: str, errs: list[FieldError]) -> None:
@@ -463,7 +452,7 @@ def _validate_array(v: list[Any], s: Schema, field: str, errs: list[FieldError])
         errs.append(_invalid(field, len(v), f"{field} in body should have at least {s['minItems']} items"))
     if s.get("uniqueItems") is True:
         for i, x in enumerate(v):
-            if any(_json_equal(x, y) for y in v[:i]):
+            if any(json_equal(x, y) for y in v[:i]):
                 errs.append(_invalid(field, v, f"{field} in body shouldn't contain duplicates"))
                 break
     items = s.get("items")
@@ -503,7 +492,7 @@ def _list_type_errors(v: Any, s: Schema, field: str, errs: list[FieldError]) -> 
         list_type = s.get("x-kubernetes-list-type")
         if list_type == "set":
             for i, x in enumerate(v):
-                if any(_json_equal(x, y) for y in v[:i]):
+                if any(json_equal(x, y) for y in v[:i]):
                     errs.append(_duplicate(_index(field, i), x))
         elif list_type == "map":
             keys = [k for k in s.get("x-kubernetes-list-map-keys") or [] if isinstance(k, str)]
@@ -512,7 +501,7 @@ def _list_type_errors(v: Any, s: Schema, field: str, errs: list[FieldError]) -> 
                 if not isinstance(x, dict):
                     continue
                 key = {k: x[k] for k in keys if k in x}
-                if any(_json_equal(key, other) for other in seen):
+                if any(json_equal(key, other) for other in seen):
                     errs.append(_duplicate(_index(field, i), key))
                 seen.append(key)
         items = s.get("items")
@@ -653,7 +642,7 @@ def _rules_children(v: Any, old: Any, has_old: bool, s: Schema, field: str, errs
             prev, has = None, False
             if correlate and isinstance(x, dict):
                 for o in old:
-                    if isinstance(o, dict) and all(_json_equal(o.get(k), x.get(k)) for k in keys):
+                    if isinstance(o, dict) and all(json_equal(o.get(k), x.get(k)) for k in keys):
                         prev, has = o, True
                         break
             _apply_rules(x, prev, has, items, _index(field, i), errs)
