@@ -309,18 +309,25 @@ class Restconf:
     def _parent_path(self, path: str) -> str:
         return path.rsplit("/", 1)[0] if "/" in path else ""
 
-    async def put_data(self, request: web.Request) -> web.Response:
+    async def _write_target(self, request: web.Request, method: str,
+                            no_path: str) -> tuple[str, Any, list[tuple[Any, Any]], Any]:
+        """PUT/PATCH preamble: the target path, its schema node and key chain, and the validated body
+        value (namespace prefixes stripped)."""
         path = resource_path(request, "/restconf/data")
         if not path:
-            raise RestconfError(405, "operation-not-supported", "replacing the whole datastore is not supported")
+            raise RestconfError(405, "operation-not-supported", no_path)
         body = await read_body(request)
         node, chain = self._resolve(path)
         self._writable(chain, path)
         if isinstance(node, ListNode) and not chain[-1][1].has_keys:
-            raise RestconfError(400, "malformed-message", f"PUT on list {node.name} needs its key in the URI")
+            raise RestconfError(400, "malformed-message", f"{method} on list {node.name} needs its key in the URI")
         value = self._target_body(node, chain, path, body)
         self._validate(self._parent_path(path), body)
-        value = strip_ns(value, node.ns)
+        return path, node, chain, strip_ns(value, node.ns)
+
+    async def put_data(self, request: web.Request) -> web.Response:
+        path, node, chain, value = await self._write_target(
+            request, "PUT", "replacing the whole datastore is not supported")
         tree = self.config_tree()
         loc = locate(tree, chain, create=True)
         created = not loc.exists
@@ -338,17 +345,7 @@ class Restconf:
         return web.Response(status=201 if created else 204)
 
     async def patch_data(self, request: web.Request) -> web.Response:
-        path = resource_path(request, "/restconf/data")
-        if not path:
-            raise RestconfError(405, "operation-not-supported", "PATCH needs a target resource")
-        body = await read_body(request)
-        node, chain = self._resolve(path)
-        self._writable(chain, path)
-        if isinstance(node, ListNode) and not chain[-1][1].has_keys:
-            raise RestconfError(400, "malformed-message", f"PATCH on list {node.name} needs its key in the URI")
-        value = self._target_body(node, chain, path, body)
-        self._validate(self._parent_path(path), body)
-        value = strip_ns(value, node.ns)
+        path, node, chain, value = await self._write_target(request, "PATCH", "PATCH needs a target resource")
         tree = self.config_tree()
         loc = locate(tree, chain)
         if not loc.exists or loc.holder is None:
