@@ -6,17 +6,12 @@ Clients verify the server with the CA written by ``--write-ca``; the server cert
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import ssl
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from hack.kubeapi.certs import CertificateAuthority
 
 
 @dataclass(frozen=True)
@@ -36,67 +31,10 @@ class Credentials:
         return ctx
 
 
-def _name(cn: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "cisco-vk simulator"),
-            x509.NameAttribute(NameOID.COMMON_NAME, cn),
-        ]
-    )
-
-
 def make_credentials(hostname: str = "localhost", extra_ips: tuple[str, ...] = ()) -> Credentials:
-    """A fresh CA (valid 30 days) and a server certificate signed by it."""
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("iosxe-sim CA"))
-        .issuer_name(_name("iosxe-sim CA"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                key_cert_sign=True,
-                crl_sign=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    sans: list[x509.GeneralName] = [x509.DNSName("localhost")]
-    if hostname and hostname != "localhost":
-        sans.append(x509.DNSName(hostname))
-    for ip in ("127.0.0.1", "::1", *extra_ips):
-        sans.append(x509.IPAddress(ipaddress.ip_address(ip)))
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(hostname or "localhost"))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    return Credentials(
-        ca_pem=ca_cert.public_bytes(serialization.Encoding.PEM),
-        cert_pem=cert.public_bytes(serialization.Encoding.PEM),
-        key_pem=key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ),
-    )
+    """A fresh CA and a server certificate signed by it (the emulator's CA code, another subject)."""
+    ca = CertificateAuthority("iosxe-sim CA")
+    names = ["localhost", *([hostname] if hostname and hostname != "localhost" else []), "127.0.0.1", "::1"]
+    leaf = ca.issue(hostname or "localhost", organizations=("cisco-vk simulator",), server=True,
+                    hosts=(*names, *extra_ips))
+    return Credentials(ca_pem=ca.cert_pem, cert_pem=leaf.cert_pem, key_pem=leaf.key_pem)
