@@ -15,7 +15,10 @@ with ``PUT pods/NAME/status`` only when the API pod differs. That gives:
   (behaviours 38/39);
 - UIDs are checked (upstream keys by name only): a driver report about an earlier pod of the same
   name is never written onto the new one, the 409 re-read does not write onto a re-created pod, and
-  the provider-initiated delete (behaviour 40) carries the informer's UID as a precondition.
+  the provider-initiated delete (behaviour 40) carries the informer's UID as a precondition;
+- a provider-initiated delete whose final status differs from the API's writes that status and
+  deletes in the same pass (upstream writes it and waits for another report that may never come),
+  and never happens while the pod is marked with a device outage.
 
 Device outage (beyond upstream): when the device cannot be read, each pod keeps its last observed
 status and gets a pod condition ``DeviceReachable=False`` (reason ``DeviceUnreachable`` /
@@ -306,20 +309,22 @@ class PodStatusManager:
     async def _sync_known(self, key: str, api_pod: Pod, st: _State) -> None:
         if st.provider_uid and uid_of(api_pod) and st.provider_uid != uid_of(api_pod):
             return  # a report about an earlier pod of this name (sent before the informer saw the new one)
-        if st.provider_deletion and not is_deleting(api_pod):
-            await self._provider_deletion(key, api_pod, st)
-        desired = desired_status(api_pod.get("status"), st.provider_status, st.outage)
-        if desired is None:
-            return
         current = api_pod.get("status")
-        if same_status(current, desired) or (
-            st.written_server is not None
-            and same_status(desired, st.written_desired)
-            and same_status(current, st.written_server)
-        ):
-            self.skipped += 1
-            return
-        await self._write(key, api_pod, desired, st)
+        desired = desired_status(current, st.provider_status, st.outage)
+        if desired is not None:
+            if same_status(current, desired) or (
+                st.written_server is not None
+                and same_status(desired, st.written_desired)
+                and same_status(current, st.written_server)
+            ):
+                self.skipped += 1
+            else:
+                current = await self._write(key, api_pod, desired, st)
+        if st.provider_deletion and not is_deleting(api_pod) and current is not None:
+            # Upstream deletes only while the API status equals the provider's and otherwise writes
+            # the status and waits for a next report, which an evicting driver may never send. We
+            # write the provider's final status first (above) and delete in the same pass.
+            await self._provider_deletion(key, api_pod, current, st)
 
     async def _refresh(self, key: str, st: _State) -> Exception | None:
         """Read the pod's status from the driver; returns the error to retry with, if any."""
@@ -345,10 +350,11 @@ class PodStatusManager:
         st.refresh = False
         return None
 
-    async def _provider_deletion(self, key: str, api_pod: Pod, st: _State) -> None:
-        """Behaviour 40: the driver deleted the pod (eviction); delete the API pod as well."""
+    async def _provider_deletion(self, key: str, api_pod: Pod, current: dict[str, Any], st: _State) -> None:
+        """Behaviour 40: the driver deleted the pod (eviction); delete the API pod as well, once the
+        API ``current`` status is the provider's (never while a device outage is being reported)."""
         assert st.provider_deletion is not None
-        if not same_status(api_pod.get("status"), st.provider_status):
+        if st.outage is not None or not same_status(without_device_condition(current), st.provider_status):
             return
         stamp, grace = st.provider_deletion
         try:
@@ -366,7 +372,8 @@ class PodStatusManager:
         except (NotFoundError, ConflictError):  # gone, or another pod of that name by now
             pass
 
-    async def _write(self, key: str, api_pod: Pod, desired: dict[str, Any], st: _State) -> None:
+    async def _write(self, key: str, api_pod: Pod, desired: dict[str, Any], st: _State) -> dict[str, Any] | None:
+        """PUT the status; returns what the server now holds, or None when the pod is gone or another."""
         ns, name = split_key(key)
         path = paths.pods(ns, name, "status")
         body = copy.deepcopy(api_pod)
@@ -377,21 +384,22 @@ class PodStatusManager:
         try:
             result = await self._client.replace(path, body)
         except NotFoundError:
-            return
+            return None
         except ConflictError:
             try:
                 fresh = await self._client.get(paths.pods(ns, name))
             except NotFoundError:
-                return
+                return None
             if is_terminal(fresh) or uid_of(fresh) != uid_of(api_pod):
-                return  # terminal, or another pod of the same name: the informer brings it
+                return None  # terminal, or another pod of the same name: the informer brings it
             body = copy.deepcopy(fresh)
             body["status"] = desired
             try:
                 result = await self._client.replace(path, body)
             except NotFoundError:
-                return
+                return None
         st.written_desired = copy.deepcopy(desired)
         st.written_server = copy.deepcopy(result.get("status") or {})
         self.writes += 1
         log.debug("pod status written", extra={"pod": key, "phase": desired.get("phase")})
+        return st.written_server

@@ -462,3 +462,45 @@ async def test_a_driver_call_that_works_again_clears_the_outage_marker_it_set() 
     assert h.driver.calls[-1] == ("update", "default/web")
     st = await drain()
     assert st["phase"] == "Running" and not any(c["type"] == "DeviceReachable" for c in st.get("conditions") or [])
+
+
+async def test_provider_deletion_with_a_newer_status_writes_it_then_deletes_in_the_same_pass() -> None:
+    """Behaviour 40 without the upstream stall: when the driver's final report differs from the API
+    status, the status is written first and the pod deleted in the same pass (an evicting driver
+    may never report again, so waiting for equal statuses could keep the pod forever)."""
+    h = Harness()
+    h.put(fpod())
+    await h.syncer.sync("default/web")
+    h.driver.set_status("default/web", {"phase": "Running"})
+    while h.status_q:
+        await h.status.sync(h.status_q.pop(0))
+    evicted = copy.deepcopy(h.driver.pods["default/web"])
+    evicted["metadata"]["deletionTimestamp"] = "2000-01-01T00:00:00Z"
+    evicted["status"] = {"phase": "Failed", "reason": "Evicted", "message": "the device removed the app"}
+    h.status.notify(evicted)
+    await h.status.sync("default/web")
+    verbs = [c[0] for c in h.client.calls if "/pods/" in c[1]]
+    assert verbs[-2:] == ["PUT", "DELETE"]
+    assert h.client.verbs("PUT")[-1][2]["status"]["reason"] == "Evicted"
+    (delete,) = h.client.verbs("DELETE")
+    assert delete[2]["grace_period_seconds"] == 0
+
+
+async def test_provider_deletion_waits_while_the_device_is_reported_unreachable() -> None:
+    """During a device outage the API status carries the outage condition, not the driver's: no
+    provider-initiated delete then; it happens once the outage ends."""
+    h = Harness()
+    h.put(fpod())
+    await h.syncer.sync("default/web")
+    h.driver.set_status("default/web", {"phase": "Running"})
+    while h.status_q:
+        await h.status.sync(h.status_q.pop(0))
+    h.status.mark_outage("default/web", "DeviceUnreachable", "no route to host")
+    evicted = copy.deepcopy(h.driver.pods["default/web"])
+    evicted["metadata"]["deletionTimestamp"] = "2000-01-01T00:00:00Z"
+    h.status.notify(evicted)
+    await h.status.sync("default/web")
+    assert h.client.verbs("DELETE") == []
+    h.status.recover("default/web")  # the ping sees the device again: a fresh read, then the delete
+    await h.status.sync("default/web")
+    assert len(h.client.verbs("DELETE")) == 1
