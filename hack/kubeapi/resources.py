@@ -73,8 +73,11 @@ class ResourceType:
     # CRD version schema (openAPIV3Schema), printer columns and status subresource presence.
     schema: dict[str, Any] | None = None
     printer_columns: tuple[dict[str, Any], ...] = ()
-    # Whether a "spec" change bumps metadata.generation (custom: every non-metadata change).
+    # Whether the kind has metadata.generation, bumped by a "spec" change (custom: every non-metadata
+    # change). Nodes, namespaces and services have a spec but no generation on a real server.
     tracks_generation: bool = False
+    # The strategy's AllowCreateOnUpdate(): a PUT to a missing object creates it (201).
+    create_on_update: bool = False
 
     @property
     def singular(self) -> str:
@@ -134,15 +137,19 @@ BUILTIN: tuple[ResourceType, ...] = (
         subresources=("status", "log", "exec", "attach", "portforward", "binding", "eviction"),
         fields=POD_FIELDS,
         categories=("all",),
+        tracks_generation=True,  # pods carry a generation since Kubernetes 1.33
     ),
     _core("configmaps", "ConfigMap", short_names=("cm",)),
     _core("secrets", "Secret", fields=frozenset({"type"})),
-    _core("services", "Service", short_names=("svc",), subresources=("status",), categories=("all",)),
+    _core(
+        "services", "Service", short_names=("svc",), subresources=("status",), categories=("all",),
+        create_on_update=True,
+    ),
     _core("serviceaccounts", "ServiceAccount", short_names=("sa",)),
-    _core("endpoints", "Endpoints", short_names=("ep",)),
-    _core("events", "Event", short_names=("ev",), fields=EVENT_FIELDS),
+    _core("endpoints", "Endpoints", short_names=("ep",), create_on_update=True),
+    _core("events", "Event", short_names=("ev",), fields=EVENT_FIELDS, create_on_update=True),
     _core("resourcequotas", "ResourceQuota", short_names=("quota",), subresources=("status",)),
-    _core("limitranges", "LimitRange", short_names=("limits",)),
+    _core("limitranges", "LimitRange", short_names=("limits",), create_on_update=True),
     ResourceType(
         "apps",
         "v1",
@@ -166,13 +173,18 @@ BUILTIN: tuple[ResourceType, ...] = (
         fields=frozenset({"status.replicas"}),
         tracks_generation=True,
     ),
-    ResourceType("coordination.k8s.io", "v1", "leases", "Lease", True),
+    ResourceType("coordination.k8s.io", "v1", "leases", "Lease", True, create_on_update=True),
     # RBAC objects are stored so manifests apply; they are not enforced (see the deny list instead).
-    ResourceType("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
-    ResourceType("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
-    ResourceType("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
-    ResourceType("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True),
-    ResourceType("events.k8s.io", "v1", "events", "Event", True, short_names=("ev",), fields=EVENTS_V1_FIELDS),
+    ResourceType("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False, create_on_update=True),
+    ResourceType(
+        "rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False, create_on_update=True
+    ),
+    ResourceType("rbac.authorization.k8s.io", "v1", "roles", "Role", True, create_on_update=True),
+    ResourceType("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True, create_on_update=True),
+    ResourceType(
+        "events.k8s.io", "v1", "events", "Event", True, short_names=("ev",), fields=EVENTS_V1_FIELDS,
+        create_on_update=True,
+    ),
     ResourceType(
         "apiextensions.k8s.io",
         "v1",

@@ -48,7 +48,7 @@ def _spec_view(rt: ResourceType, obj: Obj) -> Any:
 
 
 def _tracks_generation(rt: ResourceType, obj: Obj) -> bool:
-    return rt.custom or rt.tracks_generation or "spec" in obj
+    return rt.custom or rt.tracks_generation
 
 
 def _generation_changed(rt: ResourceType, obj: Obj, old: Obj, subresource: str | None) -> bool:
@@ -298,7 +298,7 @@ class Backend:
         if rt.namespaced and md_in.get("namespace") and md_in["namespace"] != ns:
             raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
         if old is None:
-            if allow_create and subresource is None:
+            if (allow_create or rt.create_on_update) and subresource is None:
                 body = copy.deepcopy(body)
                 body.setdefault("metadata", {})["name"] = name
                 body["metadata"].pop("resourceVersion", None)

@@ -500,3 +500,38 @@ def test_delete_options_dry_run_values_are_validated(kubeapi: Any) -> None:
     r = kubeapi.request("DELETE", "/api/v1/namespaces/default/configmaps/c", {"dryRun": ["All"]})
     assert r.status_code == 200, r.text
     assert _cm_exists(kubeapi, "c")
+
+
+def test_put_creates_only_kinds_whose_strategy_allows_create_on_update(kubeapi: Any) -> None:
+    # AllowCreateOnUpdate(): true for leases, events, services, endpoints, limit ranges and RBAC
+    # objects; false for the rest (a PUT to a missing ConfigMap, Pod or Node is 404).
+    lease = {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": "l1", "resourceVersion": "12345"},
+        "spec": {"holderIdentity": "n1", "leaseDurationSeconds": 40},
+    }
+    r = kubeapi.request("PUT", "/apis/coordination.k8s.io/v1/namespaces/default/leases/l1", lease)
+    assert r.status_code == 201, r.text
+    assert r.json()["metadata"]["uid"] and r.json()["spec"]["holderIdentity"] == "n1"
+    r = kubeapi.request("PUT", "/apis/coordination.k8s.io/v1/namespaces/default/leases/l1/status", lease)
+    assert r.status_code == 404
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "missing"}, "data": {"a": "1"}}
+    r = kubeapi.request("PUT", "/api/v1/namespaces/default/configmaps/missing", cm)
+    assert r.status_code == 404, r.text
+    node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "missing"}}
+    assert kubeapi.request("PUT", "/api/v1/nodes/missing", node).status_code == 404
+
+
+def test_generation_only_on_kinds_that_have_one(kubeapi: Any) -> None:
+    # Nodes, namespaces and services have a spec but no metadata.generation on a real server.
+    node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "g1"}, "spec": {"podCIDR": "10.0.0.0/24"}}
+    created = kubeapi.request("POST", "/api/v1/nodes", node).json()
+    assert "generation" not in created["metadata"]
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "g1"}, "spec": {}}
+    assert "generation" not in kubeapi.request("POST", "/api/v1/namespaces", ns).json()["metadata"]
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "g1"}, "spec": {"ports": [{"port": 80}]}}
+    assert "generation" not in kubeapi.request("POST", "/api/v1/namespaces/default/services", svc).json()["metadata"]
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "g1"},
+           "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    assert kubeapi.request("POST", PODS, pod).json()["metadata"]["generation"] == 1
