@@ -16,7 +16,6 @@ Not thread-safe: call it from the event loop (use ``loop.call_soon_threadsafe`` 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import logging
@@ -24,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from cvk.errors import CvkError
+from cvk.waiting import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +156,7 @@ class WorkQueue:
                 timeout = planned - now
                 break
             wake = self._wake
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout)
+            await wait_event(wake, timeout)
 
     async def _process(self, key: str, worker_id: int) -> None:
         self._processing.add(key)

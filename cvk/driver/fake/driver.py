@@ -53,6 +53,7 @@ from cvk.errors import (
     InvalidInput,
     NotFound,
 )
+from cvk.waiting import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -481,8 +482,7 @@ class FakeDriver(Driver):
             waiter = self._changed
             next_line = run.started_at + (runlog.beats + 1) * self.timings.log_interval
             timeout = max(next_line - self._clock(), 0.0) + 0.01
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter.wait(), timeout)
+            await wait_event(waiter, timeout)
             self._refresh_faults()
             if self._faults.unreachable:
                 raise DeviceUnreachable(f"FAKE device {self.spec.address} became unreachable")

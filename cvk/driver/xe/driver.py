@@ -67,6 +67,7 @@ from cvk.errors import (
     NotSupported,
 )
 from cvk.transport.restconf import RestconfClient
+from cvk.waiting import wait_event
 
 if TYPE_CHECKING:
     from cvk.driver.xe.logs import DeviceFiles
@@ -559,8 +560,7 @@ class XEDriver(Driver):
             except Exception:
                 log.exception("xe driver pass failed device=%s", self.spec.address)
             interval = self.settings.active_interval if self._pending() else self.settings.poll_interval
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), timeout=interval)
+            await wait_event(self._kick, interval)
 
     async def pass_once(self) -> Snapshot:
         """One observe-then-act pass over every container; returns the snapshot it used."""
