@@ -119,7 +119,8 @@ class Informer:
 
     async def wait_synced(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109 (fixed API)
         """Wait for the first complete list; raises ``TimeoutError`` after ``timeout`` seconds."""
-        await asyncio.wait_for(self._synced.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self._synced.wait()
         return True
 
     async def start(self) -> None:

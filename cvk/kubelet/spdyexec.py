@@ -29,6 +29,7 @@ from cvk.kubelet.remotecommand import (
     status_message,
 )
 from cvk.kubelet.spdy import SpdyConnection, SpdyStream
+from cvk.waiting import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,7 @@ class Upgraded:
         """GOAWAY, give the client up to ``linger`` seconds to hang up, then close the connection."""
         self.conn.goaway()
         if linger > 0:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.conn.closed.wait(), linger)
+            await wait_event(self.conn.closed, linger)
         transport = self.request.transport
         if transport is not None and not transport.is_closing():
             transport.close()
@@ -119,8 +119,7 @@ async def watch_idle(conn: SpdyConnection, idle_timeout: float) -> None:
             conn.goaway()
             conn.feed_eof()
             return
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(conn.closed.wait(), remaining)
+        await wait_event(conn.closed, remaining)
 
 
 async def serve_spdy_exec(

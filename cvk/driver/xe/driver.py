@@ -435,9 +435,7 @@ class XEDriver(Driver):
                 c.desired = Desired.DELETED
                 c.not_before = 0.0
         self.kick()
-        try:
-            await asyncio.wait_for(asyncio.shield(rec.gone.wait()), timeout=self.settings.delete_timeout)
-        except TimeoutError:
+        if not await wait_event(rec.gone, self.settings.delete_timeout):
             left = ", ".join(f"{c.app_id}={c.observed_state or 'configured'}" for c in rec.containers if not c.done)
             err = self.source.last_error
             if isinstance(err, DeviceUnreachable):
@@ -783,8 +781,7 @@ class XEDriver(Driver):
                 c.install_issued_at = time.monotonic()
                 self.kick()
                 # Hold the device's install slot until the device shows the install finished.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(c.install_settled.wait(), timeout=self.settings.install_settle_timeout)
+                await wait_event(c.install_settled, self.settings.install_settle_timeout)
             finally:
                 c.install_settled = None
 
