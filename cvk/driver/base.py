@@ -154,6 +154,13 @@ class Driver(abc.ABC):
     async def update_pod(self, pod: Pod) -> None:
         """Apply a changed pod spec."""
 
+    async def adopt_pod(self, pod: Pod) -> bool:
+        """Take over ``pod`` when the device already runs it but the driver holds no record of it
+        (cisco-vk restarted and ``get_pod`` could only describe what the device shows). True when
+        adopted: the pod controller then neither creates nor updates it. Drivers that keep their
+        pods across restarts (FAKE persists them) keep this default."""
+        return False
+
     @abc.abstractmethod
     async def delete_pod(self, pod: Pod) -> None:
         """Remove the pod's apps. May be called repeatedly; raises NotFound when nothing is there."""

@@ -173,12 +173,17 @@ class PodSyncer:
             log.info("pod created in the driver", extra={"pod": key})
         elif provider_differs(existing, resolved, sort_env=self._resolve is not None):
             try:
-                self.calls["update"] += 1
-                await self._driver.update_pod(resolved)
+                adopted = await self._driver.adopt_pod(resolved)
+                if not adopted:
+                    self.calls["update"] += 1
+                    await self._driver.update_pod(resolved)
             except Exception as err:
                 await self._provider_error(key, pod, err, "ProviderUpdateFailed")
-            self._record(pod, "Normal", "ProviderUpdateSuccess", MSG_UPDATE_OK)
-            log.info("pod updated in the driver", extra={"pod": key})
+            if adopted:
+                log.info("pod adopted: the device already runs it", extra={"pod": key})
+            else:
+                self._record(pod, "Normal", "ProviderUpdateSuccess", MSG_UPDATE_OK)
+                log.info("pod updated in the driver", extra={"pod": key})
         else:
             log.info("pod adopted: the driver already runs it", extra={"pod": key})
         self.last_used[key] = pod

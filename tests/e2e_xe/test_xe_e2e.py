@@ -275,6 +275,10 @@ async def test_cisco_vk_killed_during_activate_resumes_without_duplicates(
         installs = [r for r in sim.requests() if r["method"] == "POST" and '"install"' in json.dumps(r["body"])]
         assert len(installs) == 1
         assert p["status"]["containerStatuses"][0].get("restartCount", 0) == 0
+        # The restarted cisco-vk adopts the app: no update of an unchanged pod, no event saying so.
+        events = json.loads(await kubectl(kc, "get", "events", "-o", "json"))["items"]
+        reasons = [e["reason"] for e in events if e["involvedObject"]["name"] == "web"]
+        assert "ProviderUpdateSuccess" not in reasons and reasons.count("ProviderCreateSuccess") == 1, reasons
         await gone(kc, "web")
         assert sim.state.snapshot() == {}
     finally:

@@ -515,3 +515,30 @@ async def test_container_logs_over_gnoi_file(iosxe_sim_factory: Callable[..., Si
                 pass
     finally:
         await driver.close()
+
+
+async def test_adopt_pod_only_takes_over_apps_of_that_uid_after_a_restart(
+    iosxe_sim_factory: Callable[..., SimHandle],
+) -> None:
+    sim = iosxe_sim_factory(files=FILES)
+    driver, rec = await start_driver(sim)
+    p = pod("web")
+    try:
+        assert await driver.adopt_pod(p) is False  # nothing on the device yet
+        await driver.create_pod(p)
+        await wait_for(lambda: phase_of(rec, "web") == "Running", what="pod Running")
+        assert await driver.adopt_pod(p) is False  # the driver holds the pod: a difference is a real update
+    finally:
+        await driver.close()
+    requests = len(sim.requests())
+    driver2, rec2 = await start_driver(sim)
+    try:
+        other = pod("web")  # same name, another UID: not ours to adopt
+        assert await driver2.adopt_pod(other) is False
+        assert await driver2.adopt_pod(p) is True
+        await wait_for(lambda: phase_of(rec2, "web") == "Running", what="adopted pod Running")
+        assert (await driver2.get_pod("default", "web"))["spec"] == p["spec"]
+        writes = [r for r in sim.requests()[requests:] if r["method"] != "GET"]
+        assert writes == []  # adoption changes nothing on the device
+    finally:
+        await driver2.close()

@@ -389,6 +389,19 @@ class XEDriver(Driver):
         log.info("pod created pod=%s uid=%s apps=%s", rec.key, rec.uid, ",".join(c.app_id for c in rec.containers))
         self.kick()
 
+    async def adopt_pod(self, pod: Pod) -> bool:
+        """After a restart: the device has apps labelled with this pod's UID and we hold no record.
+        Registering the pod is all a create or update would do; the reconciler then converges from
+        what the device shows (an image changed meanwhile is reinstalled as on any update)."""
+        uid = (pod.get("metadata") or {}).get("uid", "")
+        if not uid or uid in self._pods:
+            return False
+        snap = await self.source.take(need_config=True, max_age=self.settings.poll_interval)
+        if not any(i.uid == uid for i in self._identities(snap)):
+            return False
+        await self.create_pod(pod)
+        return True
+
     async def update_pod(self, pod: Pod) -> None:
         uid = (pod.get("metadata") or {}).get("uid", "")
         rec = self._pods.get(uid)
