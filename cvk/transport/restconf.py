@@ -3,7 +3,8 @@
 - HTTPS with certificate verification on by default: CA from a file (``tls.ca_file``) or PEM bytes
   (e.g. read from a Secret), client certificates, ``insecure_skip_verify`` only when asked;
 - HTTP Basic authentication on every request (the password is never logged);
-- one ``aiohttp.ClientSession`` reused for every request (keep-alive), a timeout per request;
+- one ``aiohttp.ClientSession`` reused for every request (keep-alive), a timeout per request and a
+  shorter one for the TCP connect (a blackholed device fails each attempt in ``connect_timeout``);
 - retries with exponential backoff on connection errors and 5xx answers only, never on 4xx;
   a POST is retried after a connection error only when the request cannot have reached the device;
 - errors mapped to ``cvk.errors``: DeviceUnreachable (no answer), DeviceAuthError (401/403),
@@ -118,6 +119,7 @@ class RestconfClient:
         ca_pem: bytes | None = None,
         client_cert: tuple[str, str] | None = None,
         timeout: float = 30.0,
+        connect_timeout: float = 10.0,
         retries: int = 3,
         backoff_base: float = 0.2,
         backoff_max: float = 5.0,
@@ -137,6 +139,7 @@ class RestconfClient:
             log.warning("RESTCONF over plain HTTP: credentials travel unencrypted (set tls.enabled: true) "
                         "device=%s port=%s", address, port)
         self.timeout = timeout
+        self.connect_timeout = min(connect_timeout, timeout)
         self.retries = max(0, retries)
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
@@ -218,7 +221,7 @@ class RestconfClient:
                     data=data,
                     params=params,
                     headers=headers,
-                    timeout=aiohttp.ClientTimeout(total=self.timeout),
+                    timeout=aiohttp.ClientTimeout(total=self.timeout, sock_connect=self.connect_timeout),
                 ) as resp:
                     raw = await resp.read()
                     status = resp.status
@@ -228,8 +231,9 @@ class RestconfClient:
                     f"device {self.address}:{self.port}: TLS certificate verification failed: {e}; "
                     "set tls.caFile to the CA that signed the device certificate"
                 ) from e
-            except aiohttp.ClientConnectorError as e:
-                # The connection was never established: safe to repeat any method.
+            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as e:
+                # The connection was never established (refused, or no answer to the connect within
+                # connect_timeout, as from a blackholed device): safe to repeat any method.
                 err: Exception = self._unreachable(method, path, e)
                 retryable = True
             except (aiohttp.ClientError, TimeoutError, OSError) as e:

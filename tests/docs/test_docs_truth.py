@@ -455,3 +455,18 @@ def test_readme_ciscodevice_secrets_are_all_created() -> None:
         missing = {r["name"] for r in refs if r} - created
         name = device["metadata"]["name"]
         assert not missing, f"README's CiscoDevice {name} needs Secrets it never creates: {missing}"
+
+
+def test_readme_lists_every_xe_setting_with_its_default() -> None:
+    import dataclasses
+
+    from cvk.driver.xe.driver import XESettings
+
+    row = next(line for line in _text(README).splitlines() if line.startswith("| `CVK_XE_<SETTING>`"))
+    listed = {k.upper(): v for k, v in re.findall(r"`([a-z_]+)` \(([\d.]+)\)", row)}
+    defaults = XESettings()
+    expected = {}
+    for f in dataclasses.fields(XESettings):
+        value = float(getattr(defaults, f.name))
+        expected[f.name.upper()] = str(int(value)) if value.is_integer() else str(value)
+    assert listed == expected

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 
 import pytest
@@ -193,6 +195,36 @@ async def test_nothing_listening_is_unreachable() -> None:
             await c.get(paths.OPER)
     finally:
         await c.close()
+
+
+async def test_a_blackholed_device_fails_each_attempt_at_the_connect_timeout() -> None:
+    """A listener whose accept queue is full drops further SYNs, as a blackholed device does. Each
+    attempt ends at the connect time-out (not the 30 s request time-out), counts as never having
+    reached the device, so even a POST is tried again, and the error says what happened."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = []
+        for _ in range(3):  # fill the accept queue: the kernel now ignores new connection attempts
+            f = socket.socket()
+            f.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                f.connect(("127.0.0.1", port))
+            fillers.append(f)
+        c = RestconfClient(
+            "127.0.0.1", port, "u", "p", tls=TLSConfig(enabled=False),
+            timeout=30.0, connect_timeout=0.2, retries=2, backoff_base=0.01,
+        )
+        try:
+            async with asyncio.timeout(20):
+                with pytest.raises(DeviceUnreachable, match="Connection timeout"):
+                    await c.post(paths.RPC_APP_HOSTING, {"x": 1})
+            assert c.stats["retries"] == 2
+        finally:
+            await c.close()
+            for f in fillers:
+                f.close()
 
 
 def test_parse_errors_json_and_xml() -> None:

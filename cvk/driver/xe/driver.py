@@ -90,6 +90,7 @@ class XESettings:
     step_backoff_max: float = 30.0
     delete_timeout: float = 120.0
     request_timeout: float = 30.0
+    connect_timeout: float = 10.0  # a blackholed device fails each attempt after this, not request_timeout
     retries: int = 3
     config_refresh_every: int = 12
 
@@ -115,7 +116,8 @@ class XESettings:
 
 # Settings where 0 would mean a busy loop (intervals) or no timeout at all (aiohttp treats 0 as none).
 _POSITIVE = frozenset(
-    {"poll_interval", "active_interval", "request_timeout", "delete_timeout", "install_settle_timeout"}
+    {"poll_interval", "active_interval", "request_timeout", "connect_timeout", "delete_timeout",
+     "install_settle_timeout"}
 )
 
 
@@ -180,6 +182,7 @@ class XEDriver(Driver):
                 tls=self.spec.tls,
                 ca_pem=self._ca_pem,
                 timeout=self.settings.request_timeout,
+                connect_timeout=self.settings.connect_timeout,
                 retries=self.settings.retries,
             )
         return self._client
