@@ -247,17 +247,22 @@ async def test_finalizers_are_never_added_or_removed() -> None:
     assert delete[2] == {"grace_period_seconds": 0, "preconditions_uid": "uid-1"}
 
 
+async def running_then_evicted() -> tuple[Harness, dict[str, Any]]:
+    """A harness whose pod runs, and a copy of the driver's pod to turn into an eviction report."""
+    h = Harness()
+    h.put(fpod())
+    await h.syncer.sync("default/web")
+    h.driver.set_status("default/web", {"phase": "Running"})
+    while h.status_q:
+        await h.status.sync(h.status_q.pop(0))
+    return h, copy.deepcopy(h.driver.pods["default/web"])
+
+
 async def test_provider_deletion_in_the_future_keeps_its_grace_period_whatever_the_time_format() -> None:
     """Behaviour 40: the driver's grace period is used while its deletionTimestamp has not passed,
     also for RFC 3339 stamps with fractions or an offset."""
     for stamp in ("2999-01-01T00:00:00Z", "2999-01-01T00:00:00.123456Z", "2999-01-01T00:00:00+00:00"):
-        h = Harness()
-        h.put(fpod())
-        await h.syncer.sync("default/web")
-        h.driver.set_status("default/web", {"phase": "Running"})
-        while h.status_q:
-            await h.status.sync(h.status_q.pop(0))
-        evicted = copy.deepcopy(h.driver.pods["default/web"])
+        h, evicted = await running_then_evicted()
         evicted["metadata"]["deletionTimestamp"] = stamp
         evicted["metadata"]["deletionGracePeriodSeconds"] = 30
         h.status.notify(evicted)
@@ -362,13 +367,7 @@ async def test_status_conflict_retry_never_writes_onto_a_recreated_pod() -> None
 async def test_provider_deletion_carries_the_uid_precondition() -> None:
     """Behaviour 40, made safe: the DELETE names the UID the informer showed, so a pod of the same
     name created since is never deleted by it (the 409 counts as done)."""
-    h = Harness()
-    h.put(fpod())
-    await h.syncer.sync("default/web")
-    h.driver.set_status("default/web", {"phase": "Running"})
-    while h.status_q:
-        await h.status.sync(h.status_q.pop(0))
-    evicted = copy.deepcopy(h.driver.pods["default/web"])
+    h, evicted = await running_then_evicted()
     evicted["metadata"]["deletionTimestamp"] = "2000-01-01T00:00:00Z"
     h.status.notify(evicted)
     informer_copy = h.get_pod("default/web")
@@ -468,13 +467,7 @@ async def test_provider_deletion_with_a_newer_status_writes_it_then_deletes_in_t
     """Behaviour 40 without the upstream stall: when the driver's final report differs from the API
     status, the status is written first and the pod deleted in the same pass (an evicting driver
     may never report again, so waiting for equal statuses could keep the pod forever)."""
-    h = Harness()
-    h.put(fpod())
-    await h.syncer.sync("default/web")
-    h.driver.set_status("default/web", {"phase": "Running"})
-    while h.status_q:
-        await h.status.sync(h.status_q.pop(0))
-    evicted = copy.deepcopy(h.driver.pods["default/web"])
+    h, evicted = await running_then_evicted()
     evicted["metadata"]["deletionTimestamp"] = "2000-01-01T00:00:00Z"
     evicted["status"] = {"phase": "Failed", "reason": "Evicted", "message": "the device removed the app"}
     h.status.notify(evicted)
@@ -489,14 +482,8 @@ async def test_provider_deletion_with_a_newer_status_writes_it_then_deletes_in_t
 async def test_provider_deletion_waits_while_the_device_is_reported_unreachable() -> None:
     """During a device outage the API status carries the outage condition, not the driver's: no
     provider-initiated delete then; it happens once the outage ends."""
-    h = Harness()
-    h.put(fpod())
-    await h.syncer.sync("default/web")
-    h.driver.set_status("default/web", {"phase": "Running"})
-    while h.status_q:
-        await h.status.sync(h.status_q.pop(0))
+    h, evicted = await running_then_evicted()
     h.status.mark_outage("default/web", "DeviceUnreachable", "no route to host")
-    evicted = copy.deepcopy(h.driver.pods["default/web"])
     evicted["metadata"]["deletionTimestamp"] = "2000-01-01T00:00:00Z"
     h.status.notify(evicted)
     await h.status.sync("default/web")
