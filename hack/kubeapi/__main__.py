@@ -58,6 +58,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         dest="server_version",
         help=f"version reported by /version (default {DEFAULT_VERSION})",
     )
+    p.add_argument(
+        "--rbac",
+        action="store_true",
+        help="enforce the stored Roles, ClusterRoles and bindings for every user outside system:masters "
+        "(service-account tokens come from serviceaccounts/NAME/token)",
+    )
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     args = p.parse_args(argv)
     if not 0 <= args.port <= 65535:
@@ -77,6 +83,7 @@ async def _serve(args: argparse.Namespace) -> None:
         deny=tuple(args.deny),
         workdir=workdir,
         version=args.server_version,
+        rbac=args.rbac,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -145,7 +145,7 @@ BUILTIN: tuple[ResourceType, ...] = (
         "services", "Service", short_names=("svc",), subresources=("status",), categories=("all",),
         create_on_update=True,
     ),
-    _core("serviceaccounts", "ServiceAccount", short_names=("sa",)),
+    _core("serviceaccounts", "ServiceAccount", short_names=("sa",), subresources=("token",)),
     _core("endpoints", "Endpoints", short_names=("ep",), create_on_update=True),
     _core("events", "Event", short_names=("ev",), fields=EVENT_FIELDS, create_on_update=True),
     _core("resourcequotas", "ResourceQuota", short_names=("quota",), subresources=("status",)),
@@ -174,7 +174,7 @@ BUILTIN: tuple[ResourceType, ...] = (
         tracks_generation=True,
     ),
     ResourceType("coordination.k8s.io", "v1", "leases", "Lease", True, create_on_update=True),
-    # RBAC objects are stored so manifests apply; they are not enforced (see the deny list instead).
+    # RBAC objects: enforced with --rbac (hack/kubeapi/rbac.py), otherwise only stored.
     ResourceType("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False, create_on_update=True),
     ResourceType(
         "rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False, create_on_update=True

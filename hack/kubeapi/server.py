@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
+import datetime
 import functools
 import logging
 import secrets
@@ -17,12 +18,13 @@ from typing import Any, TypeVar
 import yaml
 from aiohttp import web
 
-from . import discovery, openapi
+from . import discovery, openapi, rbac
 from .api import ResourceAPI, json_response, read_body, truthy
 from .auth import Authority, User
 from .certs import CertFiles, CertificateAuthority, kubelet_client_ssl_context, server_ssl_context, write_pki
 from .controllers import Controllers
-from .errors import ApiError, bad_request, conflict, forbidden, method_not_allowed, not_found
+from .errors import ApiError, bad_request, conflict, forbidden, invalid, method_not_allowed, not_found
+from .objects import invalid_value
 from .openapi_pb import encode_document
 from .resources import Registry, ResourceType
 from .storage import Backend
@@ -67,8 +69,11 @@ class KubeAPIServer:
         version: str = DEFAULT_VERSION,
         bookmark_interval: float = 60.0,
         min_request_timeout: int = 1800,
+        rbac: bool = False,
     ) -> None:
         self.host = host
+        # Enforce the stored RBAC objects for every user outside system:masters (hack/kubeapi/rbac.py).
+        self.rbac = rbac
         self.port = port
         self.token = token or secrets.token_urlsafe(24)
         self.version = version
@@ -304,9 +309,15 @@ class KubeAPIServer:
         self, request: web.Request, verb: str, rt: ResourceType, ns: str | None, name: str, sub: str
     ) -> None:
         user: User = request[USER_KEY]
-        if "system:masters" in user.groups and not self.authority.deny_rules:
+        masters = "system:masters" in user.groups
+        if masters and not self.authority.deny_rules:
             return
-        if not self.authority.allowed(user.name, verb, rt.plural, sub):
+        denied = not self.authority.allowed(user.name, verb, rt.plural, sub)
+        if not denied and self.rbac and not masters:
+            denied = not rbac.allows(
+                self.store.list, self.store.get, user.name, user.groups, verb, rt.group, rt.plural, sub, ns, name
+            )
+        if denied:
             res = f"{rt.plural}/{sub}" if sub else rt.plural
             where = f' in the namespace "{ns}"' if ns else " at the cluster scope"
             subject = f'{rt.plural} "{name}"' if name else rt.plural
@@ -476,6 +487,11 @@ class KubeAPIServer:
                 raise method_not_allowed("the server does not allow this method on the requested resource")
             self._authorize(request, "create", rt, ns, name, sub)
             return await self._bind(request, ns_, name)
+        if sub == "token":
+            if method != "POST":
+                raise method_not_allowed("the server does not allow this method on the requested resource")
+            self._authorize(request, "create", rt, ns, name, sub)
+            return await self._token_request(request, ns_, name)
         if sub == "eviction":
             if method != "POST":
                 raise method_not_allowed("the server does not allow this method on the requested resource")
@@ -578,6 +594,39 @@ class KubeAPIServer:
 
     # --- virtual resources (reviews, metrics) -------------------------------------------------
 
+    async def _token_request(self, request: web.Request, ns: str, name: str) -> web.StreamResponse:
+        """serviceaccounts/NAME/token (TokenRequest): a bearer token that authenticates as the
+        ServiceAccount, as the kubelet obtains for a pod's projected token."""
+        body = await read_body(request)
+        if not isinstance(body, dict):
+            raise bad_request("the body of the request is not a JSON object")
+        sa = self.store.get("/serviceaccounts", ns, name)
+        if sa is None:
+            raise not_found("", "serviceaccounts", name)
+        spec = dict(body.get("spec") or {})
+        seconds = int(spec.get("expirationSeconds") or 3600)
+        if seconds < 600:
+            raise invalid(
+                "TokenRequest", "authentication.k8s.io", name,
+                [invalid_value("spec.expirationSeconds", seconds, "may not specify a duration less than 10 minutes")],
+            )
+        token = secrets.token_urlsafe(32)
+        uid = sa["metadata"].get("uid") or ""
+        self.authority.add_token(
+            token, User(f"{rbac.SA_PREFIX}{ns}:{name}", rbac.service_account_groups(ns), uid=uid)
+        )
+        expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=seconds)
+        spec["expirationSeconds"] = seconds
+        spec.setdefault("audiences", ["https://kubernetes.default.svc"])
+        out = {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "metadata": {"name": name, "namespace": ns, "creationTimestamp": None},
+            "spec": spec,
+            "status": {"token": token, "expirationTimestamp": expires.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        }
+        return json_response(out, 201)
+
     async def virtual_create(self, request: web.Request, rt: ResourceType, body: Obj) -> web.StreamResponse:
         if not isinstance(body, dict):
             raise bad_request("the body of the request is not a JSON object")
@@ -597,7 +646,22 @@ class KubeAPIServer:
                 raise invalid(
                     rt.kind, rt.group, "", [required("spec.user", "at least one of user or group must be specified")]
                 )
-            return json_response(self.authority.access_review(body, rt.kind, request[USER_KEY]), 201)
+            requester: User = request[USER_KEY]
+            review = self.authority.access_review(body, rt.kind, requester)
+            attrs = spec.get("resourceAttributes")
+            if self.rbac and review["status"]["allowed"] and attrs:
+                user, groups = (
+                    (requester.name, requester.groups)
+                    if rt.kind == "SelfSubjectAccessReview"
+                    else (str(spec.get("user") or ""), tuple(spec.get("groups") or ()))
+                )
+                if "system:masters" not in groups and not rbac.allows(
+                    self.store.list, self.store.get, user, groups, attrs.get("verb") or "", attrs.get("group") or "",
+                    attrs.get("resource") or "", attrs.get("subresource") or "", attrs.get("namespace") or None,
+                    attrs.get("name") or "",
+                ):
+                    review["status"] = {"allowed": False, "reason": "no RBAC rule grants it"}
+            return json_response(review, 201)
         raise method_not_allowed(f"the server does not allow this method on the requested resource ({rt.plural})")
 
     async def virtual_list(self, request: web.Request, rt: ResourceType, ns: str | None) -> web.StreamResponse:
