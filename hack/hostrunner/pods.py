@@ -5,16 +5,25 @@ Paths: a process cannot mount at ``/etc/cisco-vk`` without root and without clas
 pod, so every volume is written to ``<root>/<pod uid>/<mountPath>`` and every occurrence of a mount
 path in the command, args and env values is rewritten to that folder. Good enough for programs
 that take their file locations from flags and env, as ours do.
+
+Credentials: a pod naming a ServiceAccount runs with a kubeconfig holding a token of that
+ServiceAccount (TokenRequest), as a kubelet would mount, so our controller and cisco-vk pods are
+authorized by the RBAC of deploy/ (the emulator enforces it with ``--rbac``), never as the admin.
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
+
+import yaml
+
+from cvk.kube.errors import ApiError
 
 Obj = dict[str, Any]
 
@@ -23,6 +32,8 @@ _VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
 class Reader(Protocol):
     async def get(self, path: str, params: dict[str, str] | None = None) -> Obj: ...
+
+    async def create(self, path: str, body: Obj) -> Obj: ...
 
 
 class PodSpecError(Exception):
@@ -151,7 +162,37 @@ async def build(api: Reader, pod: Obj, container: Obj, root: Path, pod_ip: str,
     argv = [remap(expand(a, env)) for a in (container.get("command") or []) + (container.get("args") or [])]
     if not argv:
         raise PodSpecError(f"container {container['name']}: the sandbox needs an explicit command")
+    credentials = await service_account_kubeconfig(api, pod, workdir, base_env)
+    if credentials is not None:
+        env.setdefault("KUBECONFIG", str(credentials))
     return ProcessSpec(argv=argv, env={**base_env, **env}, workdir=workdir)
+
+
+async def service_account_kubeconfig(api: Reader, pod: Obj, workdir: Path, base_env: dict[str, str]) -> Path | None:
+    """A kubeconfig holding a token of the pod's ServiceAccount (what a kubelet mounts as the projected
+    token), so the process is authorized as that ServiceAccount by the RBAC the manifests grant, not
+    as the sandbox's admin. None when the pod names no ServiceAccount, opts out of the token, or the
+    runner has no kubeconfig to take the server and CA from."""
+    spec = pod.get("spec") or {}
+    sa = spec.get("serviceAccountName") or ""
+    source = (base_env.get("KUBECONFIG") or "").split(os.pathsep)[0]
+    if not sa or sa == "default" or spec.get("automountServiceAccountToken") is False or not source:
+        return None
+    ns = pod["metadata"]["namespace"]
+    try:
+        answer = await api.create(f"/api/v1/namespaces/{ns}/serviceaccounts/{sa}/token",
+                                  {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}})
+    except ApiError as err:
+        raise PodSpecError(f"serviceAccountName {sa}: no token for it ({err})") from err
+    config = yaml.safe_load(Path(source).read_text()) or {}
+    user = {"name": f"{ns}-{sa}", "user": {"token": answer["status"]["token"]}}
+    config["users"] = [user]
+    for ctx in config.get("contexts") or []:
+        ctx.setdefault("context", {})["user"] = user["name"]
+    path = workdir / "serviceaccount.kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+    return path
 
 
 async def _fill_volume(api: Reader, ns: str, vol: Obj, target: Path, remap: Callable[[str], str]) -> None:

@@ -129,7 +129,9 @@ class Sandbox:
         self.step("kubectl exec hello -- echo hi", self._exec)
 
     def _start_api(self) -> str:
-        self._start("kubeapi", [sys.executable, "-m", "hack.kubeapi", "--port", "0",
+        # --rbac: the controller and cisco-vk pods run as their ServiceAccounts, so the chart's RBAC is
+        # what lets them work here, as on a real cluster.
+        self._start("kubeapi", [sys.executable, "-m", "hack.kubeapi", "--port", "0", "--rbac",
                                 "--write-kubeconfig", str(self.kubeconfig)])
         self.wait_for("the API server", lambda: self.kubeconfig.exists()
                       and self.kubectl("version", check=False).returncode == 0, timeout=30)

@@ -136,6 +136,29 @@ def test_no_password_in_configmaps_events_or_logs(sandbox: Sandbox) -> None:
         assert password not in log.read_text(errors="replace"), f"password found in {log}"
 
 
+def test_controller_and_cisco_vk_run_as_their_service_accounts_under_rbac(sandbox: Sandbox) -> None:
+    """The sandbox's API enforces RBAC and the host runner gives each pod its ServiceAccount's token:
+    everything above worked with exactly the chart's RBAC, and what it does not grant is refused."""
+    vk_pod = _vk_pods(sandbox)[0]
+    vk_config = sandbox.dir / "host" / vk_pod["metadata"]["uid"] / "serviceaccount.kubeconfig"
+    assert vk_config.exists(), "the cisco-vk pod did not get a ServiceAccount token"
+
+    def as_vk(*args: str) -> str:
+        proc = sandbox.kubectl("--kubeconfig", str(vk_config), *args, check=False)
+        return (proc.stdout + proc.stderr).strip()
+
+    assert as_vk("auth", "can-i", "update", "pods", "--subresource=status", "-n", DEMO_NS) == "yes"
+    assert as_vk("auth", "can-i", "update", "pods", "-n", DEMO_NS).startswith("no")
+    assert as_vk("auth", "can-i", "list", "secrets", "-n", DEMO_NS).startswith("no")
+    assert "forbidden" in as_vk("get", "secrets", "-n", DEMO_NS)
+    assert "forbidden" in as_vk("delete", "ciscodevice", DEVICE, "-n", DEMO_NS)
+    controllers = (sandbox.get("pods", "-A", "-l", "app.kubernetes.io/component=controller") or {}).get("items") or []
+    assert len(controllers) == 1
+    ctl_config = sandbox.dir / "host" / controllers[0]["metadata"]["uid"] / "serviceaccount.kubeconfig"
+    proc = sandbox.kubectl("--kubeconfig", str(ctl_config), "auth", "can-i", "create", "nodes", check=False)
+    assert proc.stdout.strip().startswith("no")  # the controller deletes Nodes, it never makes them
+
+
 def test_delete_removes_pods_apps_node_and_lease(sandbox: Sandbox) -> None:
     sandbox.kubectl("delete", "ciscodevice", DEVICE, "-n", DEMO_NS, "--wait=false")
     sandbox.wait_for("the CiscoDevice to be gone", lambda: sandbox.get("ciscodevice", DEVICE, "-n", DEMO_NS) is None,
