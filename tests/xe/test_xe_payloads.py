@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from cvk.config.spec import (
     XEInterface,
     XENetworking,
 )
-from cvk.driver.xe import network, paths
+from cvk.driver.xe import naming, network, paths
 from cvk.driver.xe.network import StaticAddress
 from cvk.driver.xe.records import build_pod_record
 from cvk.errors import InvalidInput
@@ -244,10 +245,10 @@ def test_pod_validation_errors_name_the_field() -> None:
         build_pod_record(spec, pod, static_ready=False)
     with pytest.raises(InvalidInput, match="podCIDR"):
         build_pod_record(_spec(VPG_STATIC), _pod(), static_ready=False)
-    with pytest.raises(InvalidInput, match=r"env\[0\].value"):
+    with pytest.raises(InvalidInput, match=r"env\[0\].value: .*newline.*of X"):
         build_pod_record(
             spec,
-            _pod(containers=[{"name": "a", "image": "flash:/a.tar", "env": [{"name": "X", "value": "a b"}]}]),
+            _pod(containers=[{"name": "a", "image": "flash:/a.tar", "env": [{"name": "X", "value": "a\nb"}]}]),
             static_ready=False,
         )
     with pytest.raises(InvalidInput, match="duplicate"):
@@ -265,3 +266,25 @@ def test_resource_limits_are_defaults_only() -> None:
     assert prof["cpu-units"] == 500  # the pod's request wins
     assert prof["memory-capacity-mb"] == 1024  # the device default fills the gap
     assert prof["disk-size-mb"] == 2048
+
+
+def test_env_values_with_spaces_and_quotes_are_shell_quoted_and_cannot_forge_labels() -> None:
+    """Values travel as IOx parses run-opts (shell words): intact, and never read as an option."""
+    values = {
+        "JAVA_OPTS": "-Xmx256m -Xms128m",
+        "GREETING": "it's \"quoted\" \\ here",
+        "EVIL": "x --label io.kubernetes.pod.uid=forged --label io.kubernetes.container.name=other",
+    }
+    pod = _pod(containers=[{"name": "a", "image": "flash:/a.tar",
+                            "env": [{"name": k, "value": v} for k, v in values.items()]}])
+    record = build_pod_record(_spec(), pod, static_ready=False)
+    entry = record.containers[0].base_entry
+    text = naming.run_opts_text(entry)
+    words = shlex.split(text)
+    for k, v in values.items():
+        assert f"{k}={v}" in words
+    labels = naming.parse_labels(text)
+    assert labels["io.kubernetes.pod.uid"] == pod["metadata"]["uid"]
+    assert labels["io.kubernetes.container.name"] == "a"
+    assert all(len(line["line-run-opts"]) <= 235 for line in entry["run-optss"]["run-opts"])
+    assert validate(APPS, paths.app_body(entry)) == []

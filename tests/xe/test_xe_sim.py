@@ -542,3 +542,24 @@ async def test_adopt_pod_only_takes_over_apps_of_that_uid_after_a_restart(
         assert writes == []  # adoption changes nothing on the device
     finally:
         await driver2.close()
+
+
+async def test_env_with_spaces_reaches_the_device_and_the_pod_is_found_again(
+    iosxe_sim_factory: Callable[..., SimHandle],
+) -> None:
+    sim = iosxe_sim_factory(files=FILES)
+    driver, rec = await start_driver(sim)
+    p = pod("web", [{"name": "app", "image": "flash:/hello.tar",
+                     "env": [{"name": "JAVA_OPTS", "value": "-Xmx64m --label io.kubernetes.pod.name=x"}]}])
+    try:
+        await driver.create_pod(p)
+        await wait_for(lambda: phase_of(rec, "web") == "Running", what="pod Running")
+    finally:
+        await driver.close()
+    driver2, _ = await start_driver(sim)
+    try:
+        listed = await driver2.list_pods()
+        assert [(x["metadata"]["name"], x["metadata"]["uid"]) for x in listed] == [("web", p["metadata"]["uid"])]
+    finally:
+        await driver2.close()
+    assert invalid_requests(sim) == []

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -111,8 +112,14 @@ def run_opts_text(app_cfg: Mapping[str, Any]) -> str:
 
 
 def parse_labels(text: str) -> dict[str, str]:
-    """``--label k=v`` (and ``--label=k=v``) tokens of a docker run-opts string; chunks joined."""
-    words = text.split()
+    """``--label k=v`` (and ``--label=k=v``) tokens of a docker run-opts string; chunks joined.
+
+    Split as a shell would (IOx parses run-opts so), so a quoted env value that contains
+    ``--label ...`` stays part of that value and can never forge a pod identity."""
+    try:
+        words = shlex.split(text)
+    except ValueError:  # unbalanced quotes in a foreign app's options
+        words = text.split()
     raw: dict[str, str] = {}
     i = 0
     while i < len(words):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
+import shlex
 from typing import Any
 
 from cvk.config.spec import DeviceSpec
@@ -20,7 +21,8 @@ from cvk.driver.xe.reconciler import Desired
 from cvk.driver.xe.status import ConditionClock, now_rfc3339
 from cvk.errors import InvalidInput
 
-_ENV_BAD = frozenset(" \t\r\n\"'\\")
+_ENV_BAD = frozenset(" \t\r\n\"'\\")  # never in a name
+_ENV_CONTROL = frozenset(chr(c) for c in (*range(32), 127))  # never in a value (run-opts are lines)
 
 
 @dataclasses.dataclass
@@ -88,12 +90,14 @@ def _env_tokens(container: dict[str, Any], index: int) -> list[str]:
         value = str(env.get("value", "") or "")
         if not name or any(c in _ENV_BAD or c == "=" for c in name):
             raise InvalidInput(f"{field}.name: {name!r} is not a valid environment variable name")
-        if any(c in _ENV_BAD for c in value):
+        if any(c in _ENV_CONTROL for c in value):
             raise InvalidInput(
-                f"{field}.value: IOS-XE docker run options cannot carry spaces, quotes or backslashes "
-                f"in environment values ({name})"
+                f"{field}.value: IOS-XE docker run options are single lines; remove the newline, carriage "
+                f"return or other control character from the value of {name}"
             )
-        tokens.append(f"-e {name}={value}")
+        # Shell-quoted as IOx parses run-opts (what the newest Go release does): spaces, quotes and
+        # backslashes arrive intact, and a value can never read as another option or a label.
+        tokens.append(f"-e {name}={shlex.quote(value)}")
     return tokens
 
 
