@@ -223,8 +223,10 @@ def spec_schema() -> Schema:
                      "message": "set either knownHostsFile or knownHostsSecretRef, not both"},
                 ],
             ),
-            "podCIDR": _str("Pod address range, e.g. 192.168.1.0/24: the Node's spec.podCIDR, the pool of static app "
-                            "addresses when DHCP is off (XE), and of pod IPs on FAKE (default `10.244.<x>.0/24`).",
+            "podCIDR": _str("Pod address range, e.g. 192.168.1.0/24 or fd00:10::/64: the Node's spec.podCIDR, the "
+                            "pool of static app addresses when DHCP is off (XE; IPv4 /29 or IPv6 /125 at least, "
+                            "the first host being the gateway unless the device's own address in the range is "
+                            "found in ARP), and of pod IPs on FAKE (default `10.244.<x>.0/24`).",
                             pattern=r"^[0-9a-fA-F:.]+/[0-9]{1,3}$"),
             "labels": {"type": "object", "description": "Labels added to the Node.",
                        "additionalProperties": {"type": "string"}},

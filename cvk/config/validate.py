@@ -226,6 +226,15 @@ def _static_needs_cidr(path: str, dhcp_field: str, spec: DeviceSpec, root: str) 
         raise ConfigError(f"{root}.podCIDR",
                           f"static addressing ({path}.{dhcp_field}: false) needs podCIDR to allocate app "
                           "addresses from; add podCIDR (e.g. 192.168.10.0/24) or set dhcp: true")
+    try:
+        net = ipaddress.ip_network(spec.pod_cidr, strict=False)
+    except ValueError:
+        return  # reported by the podCIDR check itself
+    smallest = 29 if net.version == 4 else 125
+    if net.prefixlen > smallest:
+        raise ConfigError(f"{root}.podCIDR",
+                          f"{spec.pod_cidr} is too small for static app addresses ({path}.{dhcp_field}: false); "
+                          f"use a /{smallest} or larger")
 
 
 def _interface(path: str, iface: XEInterface, spec: DeviceSpec, root: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from hack.iosxe_sim.state import ACTIVATED, RUNNING, STOPPED, App, DeviceState, now_iso
+from hack.iosxe_sim.state import ACTIVATED, RUNNING, STOPPED, App, DeviceState, Interface, now_iso
 
 APP_OPER = "Cisco-IOS-XE-app-hosting-oper:app-hosting-oper-data"
 ARP_OPER = "Cisco-IOS-XE-arp-oper:arp-data"
@@ -111,16 +111,8 @@ def app_entry(state: DeviceState, app: App) -> dict[str, Any]:
             },
         },
         "network-interfaces": {
-            "network-interface": [
-                {
-                    "mac-address": i.mac,
-                    "attached-interface": i.attachment,
-                    "ipv4-address": (i.ip if (state.oper_ip_mode == "oper" and app.state == RUNNING) else "")
-                    or "0.0.0.0",
-                    "network-name": i.attachment,
-                }
-                for i in app.interfaces
-            ]
+            "network-interface": [_network_interface(i, state.oper_ip_mode == "oper" and app.state == RUNNING)
+                                  for i in app.interfaces]
         },
         "pkg-policy": "iox-pkg-policy-none",
     }
@@ -271,3 +263,15 @@ def device_hardware(state: DeviceState) -> dict[str, Any]:
             }
         }
     }
+
+
+def _network_interface(i: Interface, show_ip: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "mac-address": i.mac,
+        "attached-interface": i.attachment,
+        "ipv4-address": (i.ip if show_ip else "") or "0.0.0.0",
+        "network-name": i.attachment,
+    }
+    if show_ip and i.ip6:
+        out["ipv6-address"] = i.ip6
+    return out

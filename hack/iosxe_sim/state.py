@@ -92,6 +92,7 @@ class Interface:
     ip: str = ""  # current IPv4 (static or leased); "" when none
     static: bool = False
     vlan: int = 0
+    ip6: str = ""  # static IPv6 (the model's *-ipv6-addr leaves); "" when none
 
 
 @dataclass
@@ -291,7 +292,7 @@ class DeviceState:
                     "configured": a.config is not None,
                     "state": a.state,
                     "package": a.package,
-                    "ip": next((i.ip for i in a.interfaces if i.ip), ""),
+                    "ip": next((i.ip or i.ip6 for i in a.interfaces if i.ip or i.ip6), ""),
                     "macs": [i.mac for i in a.interfaces],
                     "restart_count": a.restart_count,
                     "exit_code": a.exit_code,
@@ -670,20 +671,24 @@ class DeviceState:
             if gw is None and guest is None:
                 continue
             ip = res.get(f"virtualportgroup-guest-ip-address-{suffix}", "")
-            planned.append(Interface(int(guest or n), f"VirtualPortGroup{gw or 0}", "", ip=ip, static=bool(ip)))
+            ip6 = res.get(f"vpg-guest-ipv6-addr-{suffix}", "")
+            planned.append(Interface(int(guest or n), f"VirtualPortGroup{gw or 0}", "", ip=ip,
+                                     static=bool(ip or ip6), ip6=ip6))
         rules = cfg.get("appintf-vlan-rules", {}).get("appintf-vlan-rule", [])
         mode = res.get("appintf-vlan-mode")
         if mode or rules:
             for rule in rules:
                 ip = rule.get("guest-ip", "")
+                ip6 = rule.get("guest-ipv6", "")
                 planned.append(
                     Interface(
                         int(rule.get("guest-interface", 0)),
                         f"Vlan{rule['vlan-id']}",
                         "",
                         ip=ip,
-                        static=bool(ip),
+                        static=bool(ip or ip6),
                         vlan=int(rule["vlan-id"]),
+                        ip6=ip6,
                     )
                 )
             if not rules:
@@ -691,9 +696,11 @@ class DeviceState:
                 planned.append(Interface(guest, "Vlan1", ""))
         if "management-interface-name" in res or "appintf-mgmt" in cfg:
             ip = res.get("management-guest-ip-address", "")
+            ip6 = res.get("mgmt-guest-ipv6-addr", "")
             mgmt = cfg.get("appintf-mgmt", {})
             guest = int(mgmt.get("access-if-num", res.get("management-interface-name", 0)))
-            planned.append(Interface(guest, self.platform.management_interface, "", ip=ip, static=bool(ip)))
+            planned.append(Interface(guest, self.platform.management_interface, "", ip=ip,
+                                     static=bool(ip or ip6), ip6=ip6))
         for i in planned:
             seed = f"{self.hostname}/{app.app_id}/{i.guest_index}/{i.attachment}"
             digest = hashlib.sha256(seed.encode()).digest()

@@ -120,6 +120,12 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("gig-static-access-no-cidr", xe_if(type="AppGigabitEthernet", appGigabitEthernet={
         "mode": "access", "dhcp": False}),
      "device.podCIDR", "appGigabitEthernet.dhcp: false"),
+    ("vpg-static-cidr-too-small", {**xe_if(type="VirtualPortGroup", virtualPortGroup={"dhcp": False}),
+                                   "podCIDR": "10.0.0.0/30"},
+     "device.podCIDR", "use a /29 or larger"),
+    ("vpg-static-ipv6-cidr-too-small", {**xe_if(type="VirtualPortGroup", virtualPortGroup={"dhcp": False}),
+                                        "podCIDR": "fd00::/126"},
+     "device.podCIDR", "use a /125 or larger"),
     ("mgmt-guest", xe_if(type="Management", management={"guestInterface": -1}),
      "device.xe.networking.interface.management.guestInterface", "between 0 and 3"),
     ("mgmt-static-no-cidr", xe_if(type="Management", management={"dhcp": False}),

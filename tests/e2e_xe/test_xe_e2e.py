@@ -121,6 +121,14 @@ MODES = {
         None,
         "10.0.0.0/24",
     ),
+    "vpg-static-ipv6": (
+        "C8000V",
+        XEInterface(
+            type=InterfaceType.VIRTUAL_PORT_GROUP, virtual_port_group=VirtualPortGroupIf(dhcp=False, interface="0")
+        ),
+        "fd00:10::/64",
+        "fd00:10::/64",
+    ),
 }
 
 

@@ -166,6 +166,28 @@ def test_management_static() -> None:
     assert res["management-application-gateway"] == "192.168.10.1"
 
 
+ADDR6 = StaticAddress("fd00:10::2", "", "fd00:10::1", prefix_len=64)
+
+
+def test_static_ipv6_leaves_for_every_mode_are_valid_yang() -> None:
+    vpg = _entry(VPG_STATIC, ADDR6)
+    _assert_valid(vpg)
+    res = vpg["application-network-resource"]
+    assert (res["vpg-guest-ipv6-addr-1"], res["ipv6-prefix-len-1"]) == ("fd00:10::2", 64)
+    assert (res["vpg-app-default-ipv6-gw"], res["vpg-guest-if-ipv6-def-gw"]) == ("fd00:10::1", 0)
+    assert "virtualportgroup-guest-ip-address-1" not in res
+    access = _entry(ACCESS_VLAN_STATIC, ADDR6)
+    _assert_valid(access)
+    (rule,) = access["appintf-vlan-rules"]["appintf-vlan-rule"]
+    assert (rule["guest-ipv6"], rule["guest-ipv6-prefix-len"]) == ("fd00:10::2", 64) and "guest-ip" not in rule
+    mgmt = _entry(MGMT_STATIC, ADDR6)
+    _assert_valid(mgmt)
+    res = mgmt["application-network-resource"]
+    assert (res["mgmt-guest-ipv6-addr"], res["mgmt-ipv6-prefix-len"]) == ("fd00:10::2", 64)
+    for entry in (vpg, access, mgmt):
+        assert network.static_ip_of(entry) == "fd00:10::2"
+
+
 def test_static_ip_is_read_back_from_any_mode() -> None:
     for iface in (VPG_STATIC, ACCESS_VLAN_STATIC, MGMT_STATIC):
         assert network.static_ip_of(_entry(iface, ADDR)) == "192.168.10.2"

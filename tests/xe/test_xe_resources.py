@@ -109,6 +109,19 @@ def test_allocator_release_and_exhaustion() -> None:
 
 
 def test_allocator_refuses_bad_cidrs() -> None:
-    for cidr, msg in (("nope", "not a CIDR"), ("fd00::/64", "IPv4"), ("10.0.0.0/30", "too small")):
+    for cidr, msg in (("nope", "not a CIDR"), ("fd00::/126", "/125 or larger"), ("10.0.0.0/30", "/29 or larger")):
         with pytest.raises(InvalidInput, match=msg):
             StaticAllocator(cidr)
+    with pytest.raises(InvalidInput, match="not an IPv6 address"):
+        StaticAllocator("fd00::/64", gateway="10.0.0.1")
+
+
+def test_ipv6_allocator_hands_out_unique_addresses_with_prefix_and_gateway() -> None:
+    alloc = StaticAllocator("fd00:10::/64")
+    a, b = alloc.allocate("app_a"), alloc.allocate("app_b")
+    assert (a.ip, b.ip) == ("fd00:10::2", "fd00:10::3")  # ::1 is the gateway
+    assert a.ipv6 and a.prefix_len == 64 and a.gateway == "fd00:10::1" and a.netmask == ""
+    assert alloc.allocate("app_a") == a
+    alloc.use_gateway("fd00:10::fe")
+    alloc.observe({"app_a": "fd00:10::2", "foreign": "fd00:10::4"})
+    assert alloc.allocate("app_c").ip == "fd00:10::1"  # the old gateway address is free now; ::3 stays app_b's

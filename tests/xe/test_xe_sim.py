@@ -150,6 +150,23 @@ async def test_management_static(iosxe_sim_factory: Callable[..., SimHandle]) ->
     await _run_pod_to_ip(sim, iface, "10.0.0.0/24", pod_cidr="10.0.0.0/24")
 
 
+async def test_vpg_static_ipv6(iosxe_sim_factory: Callable[..., SimHandle]) -> None:
+    sim = iosxe_sim_factory(files=FILES)
+    iface = XEInterface(
+        type=InterfaceType.VIRTUAL_PORT_GROUP, virtual_port_group=VirtualPortGroupIf(dhcp=False, interface="0")
+    )
+    await _run_pod_to_ip(sim, iface, "fd00:10::/64", pod_cidr="fd00:10::/64")
+
+
+async def test_appgig_access_vlan_static_ipv6(iosxe_sim_factory: Callable[..., SimHandle]) -> None:
+    sim = iosxe_sim_factory(platform="C9300", files=FILES)
+    iface = XEInterface(
+        type=InterfaceType.APP_GIGABIT_ETHERNET,
+        app_gigabit_ethernet=AppGigabitEthernetIf(mode=AppGigMode.ACCESS, vlan_if=VlanIf(dhcp=False, vlan=200)),
+    )
+    await _run_pod_to_ip(sim, iface, "fd00:200::/64", pod_cidr="fd00:200::/64")
+
+
 async def test_ip_from_arp_when_oper_data_has_none(iosxe_sim_factory: Callable[..., SimHandle]) -> None:
     sim = iosxe_sim_factory(files=FILES, oper_ip_mode="arp")
     await _run_pod_to_ip(sim, None, "192.168.1.0/24")

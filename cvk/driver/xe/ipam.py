@@ -1,4 +1,5 @@
-"""Static addressing: a per-device allocator over ``podCIDR``.
+"""Static addressing: a per-device allocator over ``podCIDR`` (IPv4, or IPv6 for the model's static
+IPv6 leaves).
 
 Every app (one per container) gets its own address, unique on the device; the default gateway is
 the first host of the CIDR unless told otherwise (e.g. the VirtualPortGroup's own address). The
@@ -22,13 +23,14 @@ class StaticAllocator:
             net = ipaddress.ip_network(pod_cidr, strict=False)
         except ValueError as e:
             raise InvalidInput(f"podCIDR: {pod_cidr!r} is not a CIDR (e.g. 192.168.10.0/24): {e}") from e
-        if not isinstance(net, ipaddress.IPv4Network):
-            raise InvalidInput(f"podCIDR: {pod_cidr!r}: static addressing supports IPv4 CIDRs only")
-        if net.prefixlen > 29:
-            raise InvalidInput(f"podCIDR: {pod_cidr!r} is too small for apps; use a /29 or larger")
-        self.network = net
-        self.netmask = str(net.netmask)
-        gw = ipaddress.IPv4Address(gateway) if gateway else net.network_address + 1
+        smallest = 29 if net.version == 4 else 125
+        if net.prefixlen > smallest:
+            raise InvalidInput(f"podCIDR: {pod_cidr!r} is too small for apps; use a /{smallest} or larger")
+        self.network: ipaddress.IPv4Network | ipaddress.IPv6Network = net
+        self.ipv6 = net.version == 6
+        self.netmask = "" if self.ipv6 else str(net.netmask)
+        self.prefix_len = net.prefixlen if self.ipv6 else None
+        gw = self._address(gateway) if gateway else net.network_address + 1
         if gw not in net:
             raise InvalidInput(f"podCIDR: gateway {gw} is outside {net}")
         self.gateway = str(gw)
@@ -37,10 +39,19 @@ class StaticAllocator:
 
     def use_gateway(self, gateway: str) -> None:
         """Set the default gateway (the device's own address in the CIDR); allocations are kept."""
-        gw = ipaddress.IPv4Address(gateway)
+        gw = self._address(gateway)
         if gw not in self.network:
             raise InvalidInput(f"podCIDR: gateway {gw} is outside {self.network}")
         self.gateway = str(gw)
+
+    def _address(self, text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        addr = ipaddress.ip_address(text)
+        if addr.version != self.network.version:
+            raise InvalidInput(f"podCIDR: gateway {addr} is not an IPv{self.network.version} address")
+        return addr
+
+    def _static(self, ip: str) -> StaticAddress:
+        return StaticAddress(ip=ip, netmask=self.netmask, gateway=self.gateway, prefix_len=self.prefix_len)
 
     def observe(self, configured: Mapping[str, str]) -> None:
         """Record the static addresses of every app configured on the device (app id -> address)."""
@@ -61,13 +72,13 @@ class StaticAllocator:
         """The address of ``app``: the one it already has, else the lowest free host."""
         current = self._device.get(app) or self._local.get(app)
         if current is not None:
-            return StaticAddress(ip=current, netmask=self.netmask, gateway=self.gateway)
+            return self._static(current)
         used = set(self._device.values()) | set(self._local.values()) | {self.gateway}
         for host in self.network.hosts():
             ip = str(host)
             if ip not in used:
                 self._local[app] = ip
-                return StaticAddress(ip=ip, netmask=self.netmask, gateway=self.gateway)
+                return self._static(ip)
         raise InvalidInput(
             f"podCIDR: {self.network} has no free address left for another app "
             f"({len(used) - 1} in use); use a larger podCIDR"

@@ -22,6 +22,13 @@ AppGigabitEthernet
 Management (``app-vnic management guest-interface <g>``)
     ``management-interface-name`` = guest interface ("0".."3"); static:
     ``management-guest-ip-address`` / ``-netmask``, ``management-application-gateway``.
+
+Static IPv6 (an IPv6 podCIDR; the model's "static IPV6 support" revision)
+    VirtualPortGroup: ``vpg-guest-ipv6-addr-1`` / ``ipv6-prefix-len-1``; AppGigabitEthernet: the VLAN
+    rule's ``guest-ipv6`` / ``guest-ipv6-prefix-len``; Management: ``mgmt-guest-ipv6-addr`` /
+    ``mgmt-ipv6-prefix-len``. The default gateway is ``vpg-app-default-ipv6-gw`` on guest interface
+    ``vpg-guest-if-ipv6-def-gw`` (VirtualPortGroup and AppGigabitEthernet; the model has no IPv6
+    gateway leaf for Management, where the app learns its router from router advertisements).
 """
 
 from __future__ import annotations
@@ -47,8 +54,13 @@ _VPG_NUMBER = re.compile(r"^[0-9]{1,2}$")
 @dataclasses.dataclass(frozen=True)
 class StaticAddress:
     ip: str
-    netmask: str
+    netmask: str  # IPv4 dotted mask; "" for IPv6
     gateway: str | None = None
+    prefix_len: int | None = None  # IPv6 only
+
+    @property
+    def ipv6(self) -> bool:
+        return ":" in self.ip
 
 
 def effective_interface(iface: XEInterface | None) -> XEInterface:
@@ -135,6 +147,10 @@ def validate_interface(iface: XEInterface | None) -> None:
 
 
 def _gateway_leaves(addr: StaticAddress, guest_if: int) -> dict[str, Any]:
+    if addr.ipv6:
+        if addr.gateway is None or guest_if > 31:
+            return {}
+        return {"vpg-app-default-ipv6-gw": addr.gateway, "vpg-guest-if-ipv6-def-gw": guest_if}
     if addr.gateway is None or guest_if > 3:
         return {}
     return {
@@ -154,7 +170,11 @@ def network_config(iface: XEInterface | None, addr: StaticAddress | None) -> dic
             "vnic-gateway-0": vpg.interface,
             "virtualportgroup-guest-interface-name-1": str(vpg.guest_interface),
         }
-        if addr is not None:
+        if addr is not None and addr.ipv6:
+            res["vpg-guest-ipv6-addr-1"] = addr.ip
+            res["ipv6-prefix-len-1"] = addr.prefix_len
+            res.update(_gateway_leaves(addr, vpg.guest_interface))
+        elif addr is not None:
             res["virtualportgroup-guest-ip-address-1"] = addr.ip
             res["virtualportgroup-guest-ip-netmask-1"] = addr.netmask
             res.update(_gateway_leaves(addr, vpg.guest_interface))
@@ -162,7 +182,10 @@ def network_config(iface: XEInterface | None, addr: StaticAddress | None) -> dic
     elif iface.type == InterfaceType.MANAGEMENT:
         m = _mgmt(iface)
         res = {"management-interface-name": str(m.guest_interface)}
-        if addr is not None:
+        if addr is not None and addr.ipv6:
+            res["mgmt-guest-ipv6-addr"] = addr.ip
+            res["mgmt-ipv6-prefix-len"] = addr.prefix_len
+        elif addr is not None:
             res["management-guest-ip-address"] = addr.ip
             res["management-guest-ip-netmask"] = addr.netmask
             if addr.gateway is not None:
@@ -189,7 +212,10 @@ def network_config(iface: XEInterface | None, addr: StaticAddress | None) -> dic
         out["application-network-resource"] = res
         if vlan > 0:
             rule: dict[str, Any] = {"vlan-id": vlan, "guest-interface": gi}
-            if addr is not None:
+            if addr is not None and addr.ipv6:
+                rule["guest-ipv6"] = addr.ip
+                rule["guest-ipv6-prefix-len"] = addr.prefix_len
+            elif addr is not None:
                 rule["guest-ip"] = addr.ip
                 rule["guest-ipnetmask"] = addr.netmask
             if vif is not None:
@@ -203,13 +229,16 @@ def network_config(iface: XEInterface | None, addr: StaticAddress | None) -> dic
 def static_ip_of(app_cfg: dict[str, Any]) -> str | None:
     """The static guest address configured in an app entry (any interface type), if any."""
     res = app_cfg.get("application-network-resource") or {}
-    for leaf in ("virtualportgroup-guest-ip-address-1", "management-guest-ip-address"):
+    for leaf in (
+        "virtualportgroup-guest-ip-address-1", "management-guest-ip-address", "vpg-guest-ipv6-addr-1",
+        "mgmt-guest-ipv6-addr",
+    ):
         if res.get(leaf):
             return str(res[leaf])
     rules = (app_cfg.get("appintf-vlan-rules") or {}).get("appintf-vlan-rule") or []
     if isinstance(rules, dict):
         rules = [rules]
     for rule in rules:
-        if isinstance(rule, dict) and rule.get("guest-ip"):
-            return str(rule["guest-ip"])
+        if isinstance(rule, dict) and (rule.get("guest-ip") or rule.get("guest-ipv6")):
+            return str(rule.get("guest-ip") or rule["guest-ipv6"])
     return None

@@ -91,6 +91,9 @@ def parse_app(entry: dict[str, Any]) -> AppOper:
         ip = _usable_ip(nif.get("ipv4-address", ""))
         if ip:
             ips.append(ip)
+        ip6 = _usable_ip(nif.get("ipv6-address", ""))
+        if ip6 and not ipaddress.ip_address(ip6).is_link_local:  # fe80:: is no pod address
+            ips.append(ip6)
     statuses = []
     guest = member(details, "detailed-guest-status") or {}
     for proc in as_list(member(member(guest, "processes"), "process")) or as_list(
