@@ -184,8 +184,11 @@ async def service_account_kubeconfig(api: Reader, pod: Obj, workdir: Path, base_
                                   {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}})
     except ApiError as err:
         raise PodSpecError(f"serviceAccountName {sa}: no token for it ({err})") from err
+    token_file = workdir / "serviceaccount-token"  # by file, as a kubelet projects it (clients re-read it)
+    token_file.write_text(answer["status"]["token"])
+    token_file.chmod(0o600)
     config = yaml.safe_load(Path(source).read_text()) or {}
-    user = {"name": f"{ns}-{sa}", "user": {"token": answer["status"]["token"]}}
+    user = {"name": f"{ns}-{sa}", "user": {"tokenFile": str(token_file)}}
     config["users"] = [user]
     for ctx in config.get("contexts") or []:
         ctx.setdefault("context", {})["user"] = user["name"]
