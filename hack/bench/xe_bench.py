@@ -7,7 +7,7 @@
 - with ``--api N``: the same latency end to end, to the API pod showing Running, for N pods created
   through the API emulator and run by the cisco-vk daemon (in this process, XE driver defaults).
 
-Run: ``.venv/bin/python -m hack.bench.xe_bench [--window 30] [--poll 5] [--active 1] [--api 8]``.
+Run: ``.venv/bin/python -m hack.bench.xe_bench [--window 60] [--poll 5] [--active 1] [--api 8]``.
 The default timings are the driver's own defaults (poll 5 s, 1 s while something is in progress).
 """
 
@@ -239,7 +239,8 @@ async def api_latency(pods: int, marks: Marks) -> None:
 def main() -> None:
     defaults = XESettings()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--window", type=float, default=30.0, help="seconds of steady state measured per pod count")
+    ap.add_argument("--window", type=float, default=60.0,
+                    help="seconds of steady state measured per pod count (60: one whole config-refresh cycle)")
     ap.add_argument("--poll", type=float, default=defaults.poll_interval, help="driver poll interval (s)")
     ap.add_argument("--active", type=float, default=defaults.active_interval, help="interval while busy (s)")
     ap.add_argument("--api", type=int, default=0, help="also measure RUNNING → API Running for N pods")
