@@ -6,7 +6,7 @@ timeouts, 429 and 5xx, honouring ``Retry-After``; nothing else is ever retried, 
 delete is sent at most once per call.
 
 Every HTTP request is counted by (verb, resource) in ``client.metrics`` and in the Prometheus
-counter ``cvk_kube_api_requests_total``, so benchmarks can report API requests per minute.
+counter ``cisco_vk_kube_api_requests_total``, so benchmarks can report API requests per minute.
 
 ``watch`` streams JSON lines; a 410 (as HTTP status or as an ERROR event) raises ``GoneError``.
 Consume it with ``contextlib.aclosing`` when leaving the loop early, so the stream closes at once.
@@ -34,7 +34,7 @@ from cvk.kube.errors import ApiError, ApiUnavailable, GoneError, decode_body, er
 log = logging.getLogger(__name__)
 
 API_REQUESTS = Counter(
-    "cvk_kube_api_requests_total",
+    "cisco_vk_kube_api_requests_total",
     "Requests sent to the Kubernetes API server, by verb, resource and HTTP status (0: no answer).",
     ["verb", "resource", "code"],
 )

@@ -11,6 +11,11 @@
   re-run of a key being processed (it runs again only if enqueued after the forget).
 
 Not thread-safe: call it from the event loop (use ``loop.call_soon_threadsafe`` from threads).
+
+Metrics (served on the kubelet API's ``/metrics``): ``cisco_vk_workqueue_depth`` and
+``cisco_vk_workqueue_in_flight`` (read from the live queues at scrape time),
+``cisco_vk_workqueue_items_total{name,result}`` (ok, retry, dropped) and
+``cisco_vk_workqueue_work_duration_seconds{name}``.
 """
 
 from __future__ import annotations
@@ -20,7 +25,11 @@ import heapq
 import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+import weakref
+from collections.abc import Awaitable, Callable, Iterator
+
+from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from cvk.errors import CvkError
 from cvk.waiting import wait_event
@@ -30,6 +39,42 @@ log = logging.getLogger(__name__)
 
 class PermanentError(Exception):
     """Raised by a handler when retrying the same key cannot help: the key is dropped."""
+
+
+ITEMS = Counter(
+    "cisco_vk_workqueue_items_total", "Work queue handler runs, by queue and result (ok, retry, dropped).",
+    ["name", "result"],
+)
+WORK_SECONDS = Histogram(
+    "cisco_vk_workqueue_work_duration_seconds", "Duration of one handler run, by queue.", ["name"],
+    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 120.0),
+)
+_LIVE: weakref.WeakSet[WorkQueue] = weakref.WeakSet()
+
+
+class _QueueCollector:
+    """Depth and in-flight keys, read from the live queues when scraped (summed per queue name)."""
+
+    def collect(self) -> Iterator[Metric]:
+        depth = GaugeMetricFamily("cisco_vk_workqueue_depth", "Keys waiting in a work queue (due or delayed).",
+                                  labels=["name"])
+        busy = GaugeMetricFamily("cisco_vk_workqueue_in_flight", "Keys being processed by a work queue.",
+                                 labels=["name"])
+        totals: dict[str, tuple[int, int]] = {}
+        for q in list(_LIVE):
+            waiting, processing = totals.get(q.name, (0, 0))
+            totals[q.name] = (waiting + len(q), processing + q.processing)
+        for name, (waiting, processing) in sorted(totals.items()):
+            depth.add_metric([name], waiting)
+            busy.add_metric([name], processing)
+        yield depth
+        yield busy
+
+    def describe(self) -> list[Metric]:
+        return []  # nothing to check at registration; collect() runs at scrape time only
+
+
+REGISTRY.register(_QueueCollector())
 
 
 class WorkQueue:
@@ -64,6 +109,7 @@ class WorkQueue:
         self.processed = 0  # handler runs, for metrics and tests
         self.retried = 0
         self.dropped = 0
+        _LIVE.add(self)
 
     # ----------------------------------------------------------------------------- producers
 
@@ -163,6 +209,8 @@ class WorkQueue:
         attempt = self._failures.get(key, 0) + 1
         retry_at: float | None = None
         self.processed += 1
+        result = "ok"
+        started = time.monotonic()
         try:
             await self._handler(key)
         except asyncio.CancelledError:
@@ -170,14 +218,17 @@ class WorkQueue:
             self._forgotten.discard(key)
             raise
         except PermanentError as err:
+            result = "dropped"
             self.dropped += 1
             log.error("work item dropped queue=%s key=%s error=%s", self.name, key, err)
             self._reset(key)
         except Exception as err:
             if key in self._forgotten:
+                result = "dropped"
                 log.info("work item failed after forget queue=%s key=%s error=%s", self.name, key, err)
                 self._reset(key)
             elif attempt >= self.max_retries:
+                result = "dropped"
                 self.dropped += 1
                 log.error(
                     "work item dropped: maximum retries (%d) reached queue=%s key=%s error=%s",
@@ -189,6 +240,7 @@ class WorkQueue:
                 )
                 self._reset(key)
             else:
+                result = "retry"
                 self.retried += 1
                 self._failures[key] = attempt
                 delay = self._next_backoff(key)
@@ -208,6 +260,8 @@ class WorkQueue:
         finally:
             self._processing.discard(key)
             self._forgotten.discard(key)
+        ITEMS.labels(self.name, result).inc()
+        WORK_SECONDS.labels(self.name).observe(time.monotonic() - started)
         dirty = self._dirty.pop(key, None)
         planned = [t for t in (retry_at, dirty) if t is not None]
         if planned and not self._shutdown:

@@ -6,7 +6,7 @@ Routes (virtual-kubelet's ``PodHandler`` plus health endpoints; see vk-library.m
 - ``GET|POST /exec/{ns}/{pod}[/{uid}]/{container}``, ``/attach/...`` (SPDY/3.1 or WebSocket)
 - ``GET|POST /portForward/{ns}/{pod}[/{uid}]``
 - ``GET /pods`` (API pods bound to the node), ``GET /runningpods/`` (the driver's pods)
-- ``GET /stats/summary``, ``GET /metrics/resource``
+- ``GET /stats/summary``, ``GET /metrics/resource``; ``GET /metrics``: cisco-vk's own Prometheus metrics
 - ``GET /healthz``, ``GET /readyz`` (no authentication: they say nothing but "ok")
 
 Unknown paths answer 404 "404 request not found"; a known path with the wrong method 405.
@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from cvk.driver.base import Driver, Pod
 from cvk.errors import ConfigError, CvkError, NotFound
@@ -141,6 +142,7 @@ class KubeletServer:
             r.add_get(path, self._stats_summary)
         for path in ("/metrics/resource", "/metrics/resource/"):
             r.add_get(path, self._metrics_resource)
+        r.add_get("/metrics", _own_metrics)  # cisco-vk's own metrics (nodes/metrics, as the kubelet's)
         r.add_get("/healthz", _ok)
         r.add_get("/readyz", _ok)
         for kind in ("exec", "attach"):
@@ -299,3 +301,10 @@ def _redirect(target: str) -> Handler:
 
 
 __all__ = ["KubeletServer"]
+
+
+async def _own_metrics(request: web.Request) -> web.StreamResponse:
+    """The process's Prometheus registry: work queues, device requests and ping, API requests."""
+    resp = web.Response(body=generate_latest(REGISTRY), status=200)
+    resp.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return resp

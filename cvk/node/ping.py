@@ -25,9 +25,17 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from prometheus_client import Gauge, Histogram
+
 from cvk.errors import DeviceAuthError, DeviceError, DeviceUnreachable
 
 log = logging.getLogger(__name__)
+
+DEVICE_REACHABLE = Gauge("cisco_vk_device_reachable", "1 while the device answers cisco-vk's ping, else 0.")
+PING_SECONDS = Histogram(
+    "cisco_vk_device_ping_duration_seconds", "Duration of one device ping (until its time-out).",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
 
 PingListener = Callable[["PingResult"], None]
 
@@ -134,6 +142,8 @@ class PingController:
         return result
 
     def _publish(self, result: PingResult) -> None:
+        DEVICE_REACHABLE.set(1 if result.device_ok else 0)
+        PING_SECONDS.observe(result.duration)
         old = self._latest
         self._latest = result
         self._first.set()

@@ -13,7 +13,9 @@
 - responses are plain JSON dicts: unknown leaves are simply carried along;
 - ``install_slot``: a per-device semaphore that callers hold around app installs (IOS-XE does not
   handle concurrent installs reliably);
-- ``stats``: request counts per method, for benchmarks.
+- ``stats``: request counts per method, for benchmarks; every attempt is also counted in
+  ``cisco_vk_device_requests_total{transport="restconf",method,code}`` (code: the HTTP status, or
+  ``unreachable``) and timed in ``cisco_vk_device_request_duration_seconds``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import aiohttp
 
 from cvk.config.spec import TLSConfig
 from cvk.errors import ConfigError, DeviceAuthError, DeviceBusy, DeviceRejected, DeviceUnreachable, NotFound
+from cvk.transport.metrics import DEVICE_REQUESTS, DEVICE_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -227,20 +230,24 @@ class RestconfClient:
                     status = resp.status
                     ctype = resp.headers.get("Content-Type", "")
             except aiohttp.ClientConnectorCertificateError as e:
+                self._observe(method, "unreachable", started)
                 raise DeviceUnreachable(
                     f"device {self.address}:{self.port}: TLS certificate verification failed: {e}; "
                     "set tls.caFile to the CA that signed the device certificate"
                 ) from e
             except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as e:
+                self._observe(method, "unreachable", started)
                 # The connection was never established (refused, or no answer to the connect within
                 # connect_timeout, as from a blackholed device): safe to repeat any method.
                 err: Exception = self._unreachable(method, path, e)
                 retryable = True
             except (aiohttp.ClientError, TimeoutError, OSError) as e:
+                self._observe(method, "unreachable", started)
                 # The request may have reached the device: repeat only idempotent methods.
                 err = self._unreachable(method, path, e)
                 retryable = method != "POST"
             else:
+                self._observe(method, str(status), started)
                 if self.on_request is not None:
                     self.on_request(method, path, status)
                 log.debug(
@@ -260,6 +267,11 @@ class RestconfClient:
             )
             self.stats["retries"] += 1
             await asyncio.sleep(delay)
+
+    @staticmethod
+    def _observe(method: str, code: str, started: float) -> None:
+        DEVICE_REQUESTS.labels("restconf", method, code).inc()
+        DEVICE_SECONDS.labels("restconf", method).observe(time.monotonic() - started)
 
     def _unreachable(self, method: str, path: str, e: BaseException) -> DeviceUnreachable:
         what = type(e).__name__

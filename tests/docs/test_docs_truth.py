@@ -470,3 +470,18 @@ def test_readme_lists_every_xe_setting_with_its_default() -> None:
         value = float(getattr(defaults, f.name))
         expected[f.name.upper()] = str(int(value)) if value.is_integer() else str(value)
     assert listed == expected
+
+
+def test_readme_metrics_table_matches_the_registered_metrics() -> None:
+    from prometheus_client import REGISTRY
+
+    import controller.manager  # noqa: F401 - registers the controller's metrics
+    import cvk.daemon
+    import cvk.transport.grpc.capability  # noqa: F401
+
+    text = _text(README)
+    documented = set(re.findall(r"`(cisco_vk_[a-z_]+)`", text))
+    registered = {m.name for m in REGISTRY.collect() if m.name.startswith("cisco_vk_")}
+    # Counters are collected without their _total suffix.
+    registered = {n + "_total" if f"{n}_total" in documented else n for n in registered}
+    assert documented == registered

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,14 @@ async def test_node_ready_lease_renews_pod_runs_and_deletes(kubeapi: Any, tmp_pa
         assert await get_json(kc, "pod", "web") is None
         assert await d.driver.list_pods() == []
         assert await events_for(kc, "web", "ProviderDeleteSuccess")
+
+        # cisco-vk's own metrics, through the API server's node proxy as Prometheus scrapes a kubelet.
+        metrics = await kubectl(kc, "get", "--raw", "/api/v1/nodes/sw1/proxy/metrics")
+        assert "cisco_vk_device_reachable 1.0" in metrics
+        assert re.search(r'^cisco_vk_workqueue_items_total\{name="pod-sync",result="ok"\} [1-9]', metrics, re.M)
+        assert re.search(r'^cisco_vk_workqueue_depth\{name="pod-status"\} \d', metrics, re.M)
+        assert re.search(r'^cisco_vk_kube_api_requests_total\{code="201",resource="leases",verb="create"\} [1-9]',
+                         metrics, re.M)
     # Shutdown leaves the Node and the Lease in place.
     assert await get_json(kc, "node", "sw1") is not None
     assert await get_json(kc, "lease", "-n", "kube-node-lease", "sw1") is not None

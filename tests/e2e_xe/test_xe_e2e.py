@@ -317,6 +317,9 @@ async def test_kubectl_logs_and_top_through_the_node(kubeapi: Any, iosxe_sim_fac
             return out if "web" in out else ""
 
         assert "MEMORY" in await eventually(top, limit=30, what="kubectl top pod")
+        metrics = await kubectl(kc, "get", "--raw", "/api/v1/nodes/xe-logs/proxy/metrics")
+        assert 'cisco_vk_device_requests_total{code="200",method="GET",transport="restconf"}' in metrics
+        assert 'cisco_vk_device_request_duration_seconds_bucket{' in metrics
         await gone(kc, "web")
     # The log copies on the device are removed after each read.
     assert not [f for f in sim.state.files if "log" in f]

@@ -224,3 +224,27 @@ async def test_shutdown_stops_workers_and_validation() -> None:
         await queue.run(0)
     with pytest.raises(ValueError):
         WorkQueue("t", rec, max_retries=0)
+
+
+async def test_metrics_count_results_and_show_depth_and_in_flight() -> None:
+    from prometheus_client import REGISTRY
+
+    def sample(metric: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(metric, labels) or 0.0
+
+    rec = Recorder(fail=lambda key, n: RuntimeError("once") if key == "a" and n == 1 else None)
+    rec.gate = asyncio.Event()
+    queue = WorkQueue("metrics-test", rec, base_delay=0.001)
+    queue.enqueue("a")
+    queue.enqueue("b")
+    queue.enqueue_after("later", 60)
+    assert sample("cisco_vk_workqueue_depth", name="metrics-test") == 3
+    async with running(queue, workers=2):
+        await eventually(lambda: queue.processing == 2)
+        assert sample("cisco_vk_workqueue_in_flight", name="metrics-test") == 2
+        assert sample("cisco_vk_workqueue_depth", name="metrics-test") == 1
+        rec.gate.set()
+        await eventually(lambda: rec.calls.count("a") == 2 and queue.processing == 0)
+    assert sample("cisco_vk_workqueue_items_total", name="metrics-test", result="retry") == 1
+    assert sample("cisco_vk_workqueue_items_total", name="metrics-test", result="ok") == 2
+    assert sample("cisco_vk_workqueue_work_duration_seconds_count", name="metrics-test") == 3
