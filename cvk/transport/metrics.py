@@ -6,7 +6,8 @@ from prometheus_client import Counter, Histogram
 
 DEVICE_REQUESTS = Counter(
     "cisco_vk_device_requests_total",
-    "Requests sent to the device, by transport, method and outcome (HTTP status, or unreachable).",
+    "Requests sent to the device, by transport (restconf, gnoi, ssh), method (HTTP method, gNOI RPC, CLI verb) "
+    "and outcome (HTTP status, gRPC status, or ok/rejected/unreachable).",
     ["transport", "method", "code"],
 )
 DEVICE_SECONDS = Histogram(

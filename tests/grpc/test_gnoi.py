@@ -237,3 +237,25 @@ async def test_unreachable_device_maps_to_device_unreachable() -> None:
             await client.time()
     finally:
         await client.pool.close()
+
+
+async def test_unary_rpcs_are_counted_by_rpc_and_status(iosxe_sim_factory) -> None:  # type: ignore[no-untyped-def]
+    from prometheus_client import REGISTRY
+
+    def count(rpc: str, code: str) -> float:
+        labels = {"transport": "gnoi", "method": rpc, "code": code}
+        return REGISTRY.get_sample_value("cisco_vk_device_requests_total", labels) or 0.0
+
+    sim = iosxe_sim_factory(platform="C9300", grpc=True)  # no System or File service
+    client = gnoi_for(sim)
+    ok, unimplemented = count("OS.Verify", "OK"), count("File.Stat", "UNIMPLEMENTED")
+    try:
+        await client.os_verify()
+        with pytest.raises(ServiceUnsupported):
+            await client.file_stat("bootflash:/x")
+        with pytest.raises(ServiceUnsupported):
+            await client.file_stat("bootflash:/x")  # failed fast from the cache: no request, not counted
+    finally:
+        await client.pool.close()
+    assert count("OS.Verify", "OK") == ok + 1
+    assert count("File.Stat", "UNIMPLEMENTED") == unimplemented + 1

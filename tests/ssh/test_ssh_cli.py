@@ -159,3 +159,21 @@ async def test_simulator_pages_until_terminal_length_zero(sim) -> None:  # type:
         assert b"l22" in out and b"l23" not in out
         proc.stdin.write(b"q")
         proc.close()
+
+
+async def test_commands_are_counted_by_verb_and_outcome(sim) -> None:  # type: ignore[no-untyped-def]
+    from prometheus_client import REGISTRY
+
+    def count(verb: str, outcome: str) -> float:
+        labels = {"transport": "ssh", "method": verb, "code": outcome}
+        return REGISTRY.get_sample_value("cisco_vk_device_requests_total", labels) or 0.0
+
+    ok, rejected = count("more", "ok"), count("show", "rejected")
+    cli = cli_for(sim)
+    try:
+        await cli.run("more bootflash:notes.txt")
+        with pytest.raises(DeviceRejected):
+            await cli.run("show bogus thing")
+    finally:
+        await cli.close()
+    assert count("more", "ok") == ok + 1 and count("show", "rejected") == rejected + 1

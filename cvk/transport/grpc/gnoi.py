@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
@@ -33,6 +34,7 @@ from cvk.transport.grpc.capability import CapabilityCache
 from cvk.transport.grpc.errors import FileHashMismatch, ServiceUnsupported, map_rpc_error
 from cvk.transport.grpc.paths import validate_path
 from cvk.transport.grpc.pool import ChannelPool, WorkloadClass
+from cvk.transport.metrics import DEVICE_REQUESTS, DEVICE_SECONDS
 
 log = logging.getLogger("cvk.transport.grpc.gnoi")
 
@@ -75,10 +77,16 @@ class GnoiClient:
         self, service: str, what: str, call: Callable[..., Awaitable[T]], request: Any
     ) -> T:
         self.cache.check(service)
+        rpc = what.split()[0]  # "System.Time", "File.Stat" ...: bounded, never a path
+        started = time.monotonic()
         try:
-            return await call(request, timeout=self.pool.config.unary_timeout, metadata=self.pool.metadata())
+            answer = await call(request, timeout=self.pool.config.unary_timeout, metadata=self.pool.metadata())
         except grpc.RpcError as e:
+            code = e.code() if hasattr(e, "code") else None
+            _observe(rpc, code.name if code is not None else "UNKNOWN", started)
             raise self._error(e, service, what) from e
+        _observe(rpc, "OK", started)
+        return answer
 
     def _error(self, e: grpc.RpcError, service: str, what: str, *, cache: bool = True) -> Exception:
         code = e.code() if hasattr(e, "code") else None
@@ -338,6 +346,11 @@ class GnoiClient:
                 yield msg
         except grpc.RpcError as e:
             raise self._error(e, service, what, cache=cache_unimplemented) from e
+
+
+def _observe(rpc: str, code: str, started: float) -> None:
+    DEVICE_REQUESTS.labels("gnoi", rpc, code).inc()
+    DEVICE_SECONDS.labels("gnoi", rpc).observe(time.monotonic() - started)
 
 
 def _install_error(err: Any, version: str) -> Exception:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 import asyncssh
 
 from cvk.errors import DeviceAuthError, DeviceUnreachable
+from cvk.transport.metrics import DEVICE_REQUESTS, DEVICE_SECONDS
 from cvk.transport.ssh.config import SshConfig
 from cvk.transport.ssh.shell import CliOutput, CliShell
 
@@ -120,6 +122,18 @@ class SshCli:
 
         With ``check``, raise DeviceRejected when IOS answers ``% ...`` (invalid input, error)."""
         limit = limit if limit is not None else self.config.command_timeout
+        verb = command.split()[0] if command.split() else ""  # "show", "more", "app-hosting": bounded
+        started = time.monotonic()
+        outcome = "unreachable"
+        try:
+            out = await self._run(command, limit)
+            outcome = "rejected" if check and out.rejected else "ok"
+        finally:
+            DEVICE_REQUESTS.labels("ssh", verb, outcome).inc()
+            DEVICE_SECONDS.labels("ssh", verb).observe(time.monotonic() - started)
+        return out.check(command) if check else out
+
+    async def _run(self, command: str, limit: float) -> CliOutput:
         async with self._run_lock:
             for attempt in (1, 2):
                 shell = self._shell
@@ -139,7 +153,7 @@ class SshCli:
                         f"no prompt from {self.config.host} within {limit:g}s after {command.split()[0]!r}"
                     ) from e
         log.debug("ssh command host=%s cmd=%s bytes=%d", self.config.host, command.split()[0], len(out.text))
-        return out.check(command) if check else out
+        return out
 
     async def _drop_shell(self) -> None:
         shell, self._shell = self._shell, None

@@ -27,6 +27,11 @@ class CliOutput:
     text: str
     truncated: bool = False  # more than the configured bound was printed; the rest was discarded
 
+    @property
+    def rejected(self) -> bool:
+        """IOS answered with an error marker (``% Invalid input ...``)."""
+        return _ERROR_LINE.search(self.text) is not None
+
     def check(self, command: str) -> CliOutput:
         """Raise DeviceRejected when IOS answered with an error marker (``% Invalid input ...``)."""
         m = _ERROR_LINE.search(self.text)
