@@ -9,8 +9,9 @@ arrived the driver's ``port_forward(namespace, pod, port, reader, writer)`` runs
 - ``writer``: ``await writer.write(data)`` and ``await writer.close()``.
 
 A driver error is written as text on the error stream. A pair not completed within the
-stream-creation timeout is dropped with a message. WebSocket port-forward requests get 400, which
-newer kubectl (1.31+, WebSocket first) treats as "fall back to SPDY".
+stream-creation timeout is dropped with a message. WebSocket requests in the channel protocol are
+served by ``cvk.kubelet.wsportforward``; SPDY tunnelled in WebSocket (what kubectl 1.31+ tries
+first, for an API server to translate) gets 400, which kubectl treats as "fall back to SPDY".
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
@@ -33,10 +35,10 @@ PORTFORWARD_PROTOCOL = "portforward.k8s.io"
 
 
 class DataReader:
-    """What the client sends on a data stream."""
+    """What the client sends on a data stream (SPDY stream data, or any async iterator of chunks)."""
 
-    def __init__(self, stream: SpdyStream) -> None:
-        self._chunks = stream.data
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
         self._buf = b""
         self._eof = False
 
@@ -100,8 +102,12 @@ async def serve_port_forward(
     idle_timeout: float,
 ) -> web.StreamResponse:
     if is_websocket_request(request):
+        # The channel protocol is served by cvk.kubelet.wsportforward (see KubeletServer). SPDY
+        # tunnelled in WebSocket (SPDY/3.1+portforward.k8s.io) is the API server's to translate:
+        # kubectl 1.31+ falls back to plain SPDY on this answer.
         return web.Response(
-            status=400, text="port-forward over WebSocket is not supported by this kubelet; use SPDY/3.1\n"
+            status=400, text="port-forward over WebSocket takes the channel protocol (v4.channel.k8s.io) "
+            "or SPDY/3.1 without WebSocket\n"
         )
     protocol, error = handshake_error(request, [PORTFORWARD_PROTOCOL])
     if error is not None:
@@ -115,7 +121,7 @@ async def serve_port_forward(
         ctx = f"namespace={namespace} pod={pod} port={port}"
         log.info("port-forward start %s", ctx)
         try:
-            await driver.port_forward(namespace, pod, port, DataReader(data), DataWriter(data))
+            await driver.port_forward(namespace, pod, port, DataReader(data.data), DataWriter(data))
         except asyncio.CancelledError:
             raise
         except Exception as e:

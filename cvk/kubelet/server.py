@@ -4,7 +4,7 @@ Routes (virtual-kubelet's ``PodHandler`` plus health endpoints; see vk-library.m
 
 - ``GET /containerLogs/{ns}/{pod}/{container}``
 - ``GET|POST /exec/{ns}/{pod}[/{uid}]/{container}``, ``/attach/...`` (SPDY/3.1 or WebSocket)
-- ``GET|POST /portForward/{ns}/{pod}[/{uid}]``
+- ``GET|POST /portForward/{ns}/{pod}[/{uid}]`` (SPDY/3.1, or WebSocket with the channel protocol)
 - ``GET /pods`` (API pods bound to the node), ``GET /runningpods/`` (the driver's pods)
 - ``GET /stats/summary``, ``GET /metrics/resource``; ``GET /metrics``: cisco-vk's own Prometheus metrics
 - ``GET /healthz``, ``GET /readyz`` (no authentication: they say nothing but "ok")
@@ -34,6 +34,7 @@ from cvk.kubelet.portforward import serve_port_forward
 from cvk.kubelet.remotecommand import Target, driver_supports, parse_stream_options
 from cvk.kubelet.spdyexec import serve_spdy_exec
 from cvk.kubelet.tls import server_ssl_context
+from cvk.kubelet.wsportforward import serve_websocket_port_forward, speaks_channels
 from cvk.kubelet.wsstream import is_websocket_request, serve_websocket
 from cvk.options import RunOptions
 
@@ -256,6 +257,8 @@ class KubeletServer:
             return web.Response(status=501, text=f"501 not implemented: port-forward is not supported by "
                                 f"the {type(self.driver).__name__} driver\n")
         with self._session():
+            if is_websocket_request(request) and speaks_channels(request):
+                return await serve_websocket_port_forward(request, self.driver, m["namespace"], m["pod"])
             return await serve_port_forward(
                 request, self.driver, m["namespace"], m["pod"],
                 creation_timeout=self.stream_creation_timeout, idle_timeout=self.stream_idle_timeout,
