@@ -311,6 +311,7 @@ class PodStatusManager:
             return  # a report about an earlier pod of this name (sent before the informer saw the new one)
         current = api_pod.get("status")
         desired = desired_status(current, st.provider_status, st.outage)
+        shows_desired = False  # the API pod now holds the status we want it to have
         if desired is not None:
             if same_status(current, desired) or (
                 st.written_server is not None
@@ -318,13 +319,16 @@ class PodStatusManager:
                 and same_status(current, st.written_server)
             ):
                 self.skipped += 1
+                shows_desired = True
             else:
-                current = await self._write(key, api_pod, desired, st)
-        if st.provider_deletion and not is_deleting(api_pod) and current is not None:
+                shows_desired = await self._write(key, api_pod, desired, st)
+        if st.provider_deletion and not is_deleting(api_pod) and st.outage is None and shows_desired:
             # Upstream deletes only while the API status equals the provider's and otherwise writes
             # the status and waits for a next report, which an evicting driver may never send. We
-            # write the provider's final status first (above) and delete in the same pass.
-            await self._provider_deletion(key, api_pod, current, st)
+            # write the provider's final status first (above) and delete in the same pass; the UID
+            # precondition (not the status comparison) keeps a re-created pod safe. Never while the
+            # pod is marked with a device outage: its status is then not the driver's.
+            await self._provider_deletion(key, api_pod, st)
 
     async def _refresh(self, key: str, st: _State) -> Exception | None:
         """Read the pod's status from the driver; returns the error to retry with, if any."""
@@ -350,12 +354,9 @@ class PodStatusManager:
         st.refresh = False
         return None
 
-    async def _provider_deletion(self, key: str, api_pod: Pod, current: dict[str, Any], st: _State) -> None:
-        """Behaviour 40: the driver deleted the pod (eviction); delete the API pod as well, once the
-        API ``current`` status is the provider's (never while a device outage is being reported)."""
+    async def _provider_deletion(self, key: str, api_pod: Pod, st: _State) -> None:
+        """Behaviour 40: the driver deleted the pod (eviction); delete the API pod as well."""
         assert st.provider_deletion is not None
-        if st.outage is not None or not same_status(without_device_condition(current), st.provider_status):
-            return
         stamp, grace = st.provider_deletion
         try:
             parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
@@ -372,8 +373,8 @@ class PodStatusManager:
         except (NotFoundError, ConflictError):  # gone, or another pod of that name by now
             pass
 
-    async def _write(self, key: str, api_pod: Pod, desired: dict[str, Any], st: _State) -> dict[str, Any] | None:
-        """PUT the status; returns what the server now holds, or None when the pod is gone or another."""
+    async def _write(self, key: str, api_pod: Pod, desired: dict[str, Any], st: _State) -> bool:
+        """PUT the status; False when the pod is gone, terminal or another pod of that name by now."""
         ns, name = split_key(key)
         path = paths.pods(ns, name, "status")
         body = copy.deepcopy(api_pod)
@@ -384,22 +385,22 @@ class PodStatusManager:
         try:
             result = await self._client.replace(path, body)
         except NotFoundError:
-            return None
+            return False
         except ConflictError:
             try:
                 fresh = await self._client.get(paths.pods(ns, name))
             except NotFoundError:
-                return None
+                return False
             if is_terminal(fresh) or uid_of(fresh) != uid_of(api_pod):
-                return None  # terminal, or another pod of the same name: the informer brings it
+                return False  # terminal, or another pod of the same name: the informer brings it
             body = copy.deepcopy(fresh)
             body["status"] = desired
             try:
                 result = await self._client.replace(path, body)
             except NotFoundError:
-                return None
+                return False
         st.written_desired = copy.deepcopy(desired)
         st.written_server = copy.deepcopy(result.get("status") or {})
         self.writes += 1
         log.debug("pod status written", extra={"pod": key, "phase": desired.get("phase")})
-        return st.written_server
+        return True
