@@ -19,13 +19,15 @@ import json
 import logging
 import shlex
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from cvk.driver.base import AttachIO, Driver, TermSize
 from cvk.errors import InvalidInput
 from cvk.kubelet.httperrors import message_for, status_for
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _REASONS = {400: "BadRequest", 404: "NotFound", 501: "NotImplemented", 503: "ServiceUnavailable"}
 
@@ -208,30 +210,57 @@ class ResizeDecoder:
                     log.info("ignoring malformed terminal size %r", obj)
 
 
-class ByteQueue:
-    """An async iterator of byte chunks fed by a transport; ``close()`` ends it (after the data).
-
-    ``buffered`` counts bytes not yet consumed; a transport that should stop reading while the
-    consumer lags awaits ``wait_below(limit)``.
-    """
+class ClosableQueue(Generic[T]):
+    """An async iterator of items fed by a transport; ``close()`` ends it (after the items)."""
 
     def __init__(self) -> None:
-        self._q: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._q: asyncio.Queue[T | None] = asyncio.Queue()
         self._closed = False
         self._ended = False
-        self.buffered = 0
-        self._consumed = asyncio.Event()
 
-    def put(self, data: bytes) -> None:
-        if not self._closed and data:
-            self.buffered += len(data)
-            self._q.put_nowait(data)
+    def _push(self, item: T) -> None:
+        if not self._closed:
+            self._q.put_nowait(item)
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
             self._q.put_nowait(None)
-            self._consumed.set()
+
+    def _taken(self, item: T) -> None:
+        """Hook: ``item`` was handed to the consumer."""
+
+    def __aiter__(self) -> ClosableQueue[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self._ended:
+            raise StopAsyncIteration
+        item = await self._q.get()
+        if item is None:
+            self._ended = True
+            raise StopAsyncIteration
+        self._taken(item)
+        return item
+
+
+class ByteQueue(ClosableQueue[bytes]):
+    """Byte chunks. ``buffered`` counts bytes not yet consumed; a transport that should stop reading
+    while the consumer lags awaits ``wait_below(limit)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.buffered = 0
+        self._consumed = asyncio.Event()
+
+    def put(self, data: bytes) -> None:
+        if data and not self._closed:
+            self.buffered += len(data)
+            self._push(data)
+
+    def close(self) -> None:
+        super().close()
+        self._consumed.set()
 
     async def wait_below(self, limit: int) -> None:
         """Return once fewer than ``limit`` bytes are buffered (or the queue is closed)."""
@@ -239,49 +268,16 @@ class ByteQueue:
             self._consumed.clear()
             await self._consumed.wait()
 
-    def __aiter__(self) -> ByteQueue:
-        return self
-
-    async def __anext__(self) -> bytes:
-        if self._ended:
-            raise StopAsyncIteration
-        item = await self._q.get()
-        if item is None:
-            self._ended = True
-            raise StopAsyncIteration
+    def _taken(self, item: bytes) -> None:
         self.buffered -= len(item)
         self._consumed.set()
-        return item
 
 
-class SizeQueue:
-    """An async iterator of terminal sizes fed by a transport; ``close()`` ends it."""
-
-    def __init__(self) -> None:
-        self._q: asyncio.Queue[TermSize | None] = asyncio.Queue()
-        self._closed = False
-        self._ended = False
+class SizeQueue(ClosableQueue[TermSize]):
+    """Terminal sizes (the resize stream)."""
 
     def put(self, size: TermSize) -> None:
-        if not self._closed:
-            self._q.put_nowait(size)
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._q.put_nowait(None)
-
-    def __aiter__(self) -> SizeQueue:
-        return self
-
-    async def __anext__(self) -> TermSize:
-        if self._ended:
-            raise StopAsyncIteration
-        item = await self._q.get()
-        if item is None:
-            self._ended = True
-            raise StopAsyncIteration
-        return item
+        self._push(size)
 
 
 __all__ = [
