@@ -146,6 +146,22 @@ def validate_interface(iface: XEInterface | None) -> None:
         raise InvalidInput(f"{FIELD}.type: {iface.type!r} must be VirtualPortGroup, AppGigabitEthernet or Management")
 
 
+# (address leaf, netmask or prefix-length leaf) per interface type and family
+_VPG_V4 = ("virtualportgroup-guest-ip-address-1", "virtualportgroup-guest-ip-netmask-1")
+_VPG_V6 = ("vpg-guest-ipv6-addr-1", "ipv6-prefix-len-1")
+_MGMT_V4 = ("management-guest-ip-address", "management-guest-ip-netmask")
+_MGMT_V6 = ("mgmt-guest-ipv6-addr", "mgmt-ipv6-prefix-len")
+_RULE_V4 = ("guest-ip", "guest-ipnetmask")
+_RULE_V6 = ("guest-ipv6", "guest-ipv6-prefix-len")
+
+
+def _address_leaves(addr: StaticAddress, v4: tuple[str, str], v6: tuple[str, str]) -> dict[str, Any]:
+    """The guest address and its netmask (IPv4) or prefix length (IPv6) under this type's leaf names."""
+    if addr.ipv6:
+        return {v6[0]: addr.ip, v6[1]: addr.prefix_len}
+    return {v4[0]: addr.ip, v4[1]: addr.netmask}
+
+
 def _gateway_leaves(addr: StaticAddress, guest_if: int) -> dict[str, Any]:
     if addr.ipv6:
         if addr.gateway is None or guest_if > 31:
@@ -170,25 +186,16 @@ def network_config(iface: XEInterface | None, addr: StaticAddress | None) -> dic
             "vnic-gateway-0": vpg.interface,
             "virtualportgroup-guest-interface-name-1": str(vpg.guest_interface),
         }
-        if addr is not None and addr.ipv6:
-            res["vpg-guest-ipv6-addr-1"] = addr.ip
-            res["ipv6-prefix-len-1"] = addr.prefix_len
-            res.update(_gateway_leaves(addr, vpg.guest_interface))
-        elif addr is not None:
-            res["virtualportgroup-guest-ip-address-1"] = addr.ip
-            res["virtualportgroup-guest-ip-netmask-1"] = addr.netmask
+        if addr is not None:
+            res.update(_address_leaves(addr, _VPG_V4, _VPG_V6))
             res.update(_gateway_leaves(addr, vpg.guest_interface))
         out["application-network-resource"] = res
     elif iface.type == InterfaceType.MANAGEMENT:
         m = _mgmt(iface)
         res = {"management-interface-name": str(m.guest_interface)}
-        if addr is not None and addr.ipv6:
-            res["mgmt-guest-ipv6-addr"] = addr.ip
-            res["mgmt-ipv6-prefix-len"] = addr.prefix_len
-        elif addr is not None:
-            res["management-guest-ip-address"] = addr.ip
-            res["management-guest-ip-netmask"] = addr.netmask
-            if addr.gateway is not None:
+        if addr is not None:
+            res.update(_address_leaves(addr, _MGMT_V4, _MGMT_V6))
+            if addr.gateway is not None and not addr.ipv6:  # the model has no IPv6 gateway for Management
                 res["management-application-gateway"] = addr.gateway
         out["application-network-resource"] = res
     else:
@@ -212,12 +219,8 @@ def network_config(iface: XEInterface | None, addr: StaticAddress | None) -> dic
         out["application-network-resource"] = res
         if vlan > 0:
             rule: dict[str, Any] = {"vlan-id": vlan, "guest-interface": gi}
-            if addr is not None and addr.ipv6:
-                rule["guest-ipv6"] = addr.ip
-                rule["guest-ipv6-prefix-len"] = addr.prefix_len
-            elif addr is not None:
-                rule["guest-ip"] = addr.ip
-                rule["guest-ipnetmask"] = addr.netmask
+            if addr is not None:
+                rule.update(_address_leaves(addr, _RULE_V4, _RULE_V6))
             if vif is not None:
                 rule["mac-forward-enable"] = vif.mac_forwarding_enabled
                 rule["mirror-enable"] = vif.mirror_enabled
@@ -229,16 +232,13 @@ def network_config(iface: XEInterface | None, addr: StaticAddress | None) -> dic
 def static_ip_of(app_cfg: dict[str, Any]) -> str | None:
     """The static guest address configured in an app entry (any interface type), if any."""
     res = app_cfg.get("application-network-resource") or {}
-    for leaf in (
-        "virtualportgroup-guest-ip-address-1", "management-guest-ip-address", "vpg-guest-ipv6-addr-1",
-        "mgmt-guest-ipv6-addr",
-    ):
+    for leaf in (_VPG_V4[0], _MGMT_V4[0], _VPG_V6[0], _MGMT_V6[0]):
         if res.get(leaf):
             return str(res[leaf])
     rules = (app_cfg.get("appintf-vlan-rules") or {}).get("appintf-vlan-rule") or []
     if isinstance(rules, dict):
         rules = [rules]
     for rule in rules:
-        if isinstance(rule, dict) and (rule.get("guest-ip") or rule.get("guest-ipv6")):
-            return str(rule.get("guest-ip") or rule["guest-ipv6"])
+        if isinstance(rule, dict) and (rule.get(_RULE_V4[0]) or rule.get(_RULE_V6[0])):
+            return str(rule.get(_RULE_V4[0]) or rule[_RULE_V6[0]])
     return None
