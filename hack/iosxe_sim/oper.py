@@ -193,32 +193,15 @@ def app_hosting_oper(state: DeviceState) -> dict[str, Any]:
 def arp_data(state: DeviceState) -> dict[str, Any]:
     entries = state.arp_table()
     common = {"enctype": "ios-encaps-type-arpa", "type": "ios-linktype-ip", "hwtype": "ios-snpa-type-ieee48"}
-    oper = [
-        {
-            "address": e.address,
-            "interface": e.interface,
-            "mode": e.mode,
-            "hardware": e.hardware,
-            "time": e.time,
-        }
-        | common
-        for e in entries
-    ]
     entry = [
-        {
-            "address": e.address,
-            "interface": e.interface,
-            "mode": e.mode,
-            "hardware": e.hardware,
-            "time": e.time,
-        }
+        {"address": e.address, "interface": e.interface, "mode": e.mode, "hardware": e.hardware, "time": e.time}
         | common
         for e in entries
     ]
     # arp-oper is keyed by address alone: keep the first entry per address as the device does
     by_address: dict[str, dict[str, str]] = {}
-    for o in oper:
-        by_address.setdefault(o["address"], o)
+    for e in entry:
+        by_address.setdefault(e["address"], dict(e))
     oper = list(by_address.values())
     return {ARP_OPER: {"arp-vrf": [{"vrf": "Default", "arp-oper": oper, "arp-entry": entry}]}}
 
