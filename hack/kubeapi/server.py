@@ -309,15 +309,11 @@ class KubeAPIServer:
         self, request: web.Request, verb: str, rt: ResourceType, ns: str | None, name: str, sub: str
     ) -> None:
         user: User = request[USER_KEY]
-        masters = "system:masters" in user.groups
-        if masters and not self.authority.deny_rules:
+        if "system:masters" in user.groups and not self.authority.deny_rules:
             return
-        denied = not self.authority.allowed(user.name, verb, rt.plural, sub)
-        if not denied and self.rbac and not masters:
-            denied = not rbac.allows(
-                self.store.list, self.store.get, user.name, user.groups, verb, rt.group, rt.plural, sub, ns, name
-            )
-        if denied:
+        if not self.authority.allowed(user.name, verb, rt.plural, sub) or not self._rbac_allows(
+            user.name, user.groups, verb, rt.group, rt.plural, sub, ns, name
+        ):
             res = f"{rt.plural}/{sub}" if sub else rt.plural
             where = f' in the namespace "{ns}"' if ns else " at the cluster scope"
             subject = f'{rt.plural} "{name}"' if name else rt.plural
@@ -328,6 +324,15 @@ class KubeAPIServer:
                 rt.plural,
                 name,
             )
+
+    def _rbac_allows(
+        self, user: str, groups: tuple[str, ...], verb: str, group: str, resource: str, sub: str,
+        ns: str | None, name: str,
+    ) -> bool:
+        """With ``--rbac``, what the stored RBAC objects grant; system:masters and no ``--rbac``: all."""
+        if not self.rbac or "system:masters" in groups:
+            return True
+        return rbac.allows(self.store.list, self.store.get, user, groups, verb, group, resource, sub, ns, name)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         segs = [s for s in request.path.split("/") if s]
@@ -649,16 +654,15 @@ class KubeAPIServer:
             requester: User = request[USER_KEY]
             review = self.authority.access_review(body, rt.kind, requester)
             attrs = spec.get("resourceAttributes")
-            if self.rbac and review["status"]["allowed"] and attrs:
+            if review["status"]["allowed"] and attrs:
                 user, groups = (
                     (requester.name, requester.groups)
                     if rt.kind == "SelfSubjectAccessReview"
                     else (str(spec.get("user") or ""), tuple(spec.get("groups") or ()))
                 )
-                if "system:masters" not in groups and not rbac.allows(
-                    self.store.list, self.store.get, user, groups, attrs.get("verb") or "", attrs.get("group") or "",
-                    attrs.get("resource") or "", attrs.get("subresource") or "", attrs.get("namespace") or None,
-                    attrs.get("name") or "",
+                if not self._rbac_allows(
+                    user, groups, attrs.get("verb") or "", attrs.get("group") or "", attrs.get("resource") or "",
+                    attrs.get("subresource") or "", attrs.get("namespace") or None, attrs.get("name") or "",
                 ):
                     review["status"] = {"allowed": False, "reason": "no RBAC rule grants it"}
             return json_response(review, 201)
